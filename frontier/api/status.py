@@ -1,0 +1,146 @@
+"""The observed state of a ClassifierModel, as the operator (or ``frontier run``) writes it.
+
+A version is one trained candidate at one precision: ``(candidate, precision, specGeneration)``
+gets a version number that never changes and is the directory name in Triton's model repository.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from frontier.api._base import ApiModel
+from frontier.api.spec import Precision
+
+Phase = Literal["Pending", "Training", "Benchmarking", "Ready", "Degraded", "Failed"]
+VersionState = Literal[
+    "Pending",  # waiting for its training Job
+    "Training",  # the Job runs: train, select a checkpoint, export, check parity
+    "Trained",  # artifact written and verified
+    "Published",  # in the model repository, loaded by Triton
+    "Benchmarking",
+    "Ready",  # measured: eligible for the decision
+    "Promoted",  # what the stable model name serves
+    "Rejected",  # measured, but may never be promoted (reason says why)
+    "Failed",  # training, export or benchmark failed (reason says why)
+    "Retired",  # from an older spec generation; kept for history
+]
+ConditionType = Literal["Ready", "Training", "Benchmarked", "Promoted", "Degraded"]
+DecisionAction = Literal["promote", "keep", "rollback", "pin", "recommend", "refuse"]
+
+
+class Condition(ApiModel):
+    """A Kubernetes API condition (metav1.Condition)."""
+
+    type: Annotated[str, Field(min_length=1, max_length=316)]
+    status: Literal["True", "False", "Unknown"]
+    reason: Annotated[
+        str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    ]
+    message: Annotated[str, Field(max_length=32768)] = ""
+    last_transition_time: str
+    """RFC 3339 time of the last change of ``status``."""
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+
+
+class Metrics(ApiModel):
+    """What the benchmark measured for one version through Triton."""
+
+    macro_f1: Annotated[float, Field(ge=0, le=1)]
+    accuracy: Annotated[float, Field(ge=0, le=1)]
+    p50_ms: Annotated[float, Field(ge=0)]
+    p95_ms: Annotated[float, Field(ge=0)]
+    p99_ms: Annotated[float, Field(ge=0)]
+    throughput_rps: Annotated[float, Field(ge=0)]
+    cost_per_1m: Annotated[float, Field(ge=0)]
+    concurrency: Annotated[int, Field(ge=1)] | None = None
+    """The concurrency level whose throughput priced the version (dedicated cost model)."""
+    errors: Annotated[int, Field(ge=0)] = 0
+    agreement: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Share of eval predictions equal to the fp32 parent's (reduced precisions) or the trainer's."""
+    max_abs_logit_delta: Annotated[float, Field(ge=0)] | None = None
+
+    def latency(self, percentile: str) -> float:
+        return {"p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms}[percentile]
+
+
+class Artifact(ApiModel):
+    uri: Annotated[str, Field(min_length=1, max_length=2048)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    """Digest of the artifact manifest, which lists every file's own sha256."""
+
+
+class ModelVersion(ApiModel):
+    version: Annotated[int, Field(ge=1)]
+    candidate: Annotated[str, Field(min_length=1, max_length=40)]
+    precision: Precision = "fp32"
+    spec_generation: Annotated[int, Field(ge=0)]
+    state: VersionState = "Pending"
+    reason: Annotated[str, Field(max_length=1024)] | None = None
+    message: Annotated[str, Field(max_length=32768)] | None = None
+    artifact: Artifact | None = None
+    metrics: Metrics | None = None
+    utility: Annotated[float, Field(ge=0)] | None = None
+    on_pareto_front: bool = False
+    created_at: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.candidate, self.precision, self.spec_generation)
+
+
+class PromotedVersion(ApiModel):
+    version: Annotated[int, Field(ge=1)]
+    candidate: str
+    precision: Precision = "fp32"
+    since: str
+    utility: Annotated[float, Field(ge=0)] | None = None
+    macro_f1: Annotated[float, Field(ge=0, le=1)] | None = None
+    p95_ms: Annotated[float, Field(ge=0)] | None = None
+    cost_per_1m: Annotated[float, Field(ge=0)] | None = None
+
+
+class VersionScore(ApiModel):
+    """One version as the decision saw it."""
+
+    version: int
+    utility: float | None = None
+    on_pareto_front: bool = False
+    guardrail_failures: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+
+class Decision(ApiModel):
+    """Why the stable name serves what it serves, in words and numbers."""
+
+    action: DecisionAction
+    version: Annotated[int, Field(ge=1)] | None = None
+    """The version served after the decision (none when nothing qualifies)."""
+    previous_version: Annotated[int, Field(ge=1)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=128)]
+    message: Annotated[str, Field(max_length=32768)]
+    decided_at: str | None = None
+    scores: list[VersionScore] = Field(default_factory=list)
+    variants: list[str] = Field(default_factory=list)
+    """What each reduced precision gained or cost against its fp32 parent."""
+
+
+class PromotionRecord(ApiModel):
+    version: int
+    since: str
+    action: DecisionAction
+
+
+class ClassifierModelStatus(ApiModel):
+    phase: Phase = "Pending"
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    versions: list[ModelVersion] = Field(default_factory=list)
+    promoted: PromotedVersion | None = None
+    decision: Decision | None = None
+    history: Annotated[list[PromotionRecord], Field(max_length=100)] = Field(default_factory=list)
+    """The last promotions and rollbacks, newest last."""
+
+    def version(self, number: int) -> ModelVersion | None:
+        return next((v for v in self.versions if v.version == number), None)

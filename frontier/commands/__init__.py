@@ -1,0 +1,1 @@
+"""The light CLI verbs (no ML imports): validate and crd."""

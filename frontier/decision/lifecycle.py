@@ -1,0 +1,358 @@
+"""The lifecycle's bookkeeping over ``status``, shared by ``frontier run`` and the operator. Pure.
+
+Every function takes the spec and the status as they are and returns a new status; none performs
+I/O or reads a clock (``now`` is passed in). The callers keep the world (Jobs, processes, Triton) in
+step with what these functions say:
+
+- ``plan_versions``: a version entry per candidate × precision of the current spec generation, with
+  numbers that never change once given;
+- ``record_failure`` / ``record_metrics``: what training and benchmarks observed;
+- ``apply_decision``: utility, Pareto front, rollback or promotion, the explanation;
+- ``summarize``: phase, conditions and observedGeneration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from frontier.api.spec import ClassifierModelSpec
+from frontier.api.status import (
+    ClassifierModelStatus,
+    Condition,
+    Decision,
+    Metrics,
+    ModelVersion,
+    PromotedVersion,
+    PromotionRecord,
+    VersionScore,
+)
+from frontier.decision import promotion, rollback, variants
+from frontier.decision.values import Guardrails, Measured, Policy
+
+IN_TRAINING = {"Pending", "Training", "Trained"}
+IN_BENCHMARK = {"Published", "Benchmarking"}
+MEASURED = {"Ready", "Promoted", "Rejected"}
+HISTORY_LIMIT = 50
+
+
+def current_generation(status: ClassifierModelStatus) -> int:
+    return max((v.spec_generation for v in status.versions), default=0)
+
+
+def policy_of(spec: ClassifierModelSpec) -> Policy:
+    p = spec.promotion
+    return Policy(
+        tau_ms=p.tau_ms,
+        percentile=p.latency_percentile,
+        guardrails=Guardrails(
+            p.guardrails.min_macro_f1, p.guardrails.max_p95_ms, p.guardrails.max_cost_per_1m
+        ),
+        mode=p.policy,
+        pinned_version=p.pinned_version,
+        min_improvement=p.min_improvement,
+        rollback=p.rollback,
+    )
+
+
+def plan_versions(
+    spec: ClassifierModelSpec, generation: int, status: ClassifierModelStatus, now: str
+) -> ClassifierModelStatus:
+    """Pending versions for what ``generation`` asks and nothing has yet; older generations retire."""
+    promoted = status.promoted.version if status.promoted else None
+    versions = [
+        v.model_copy(update={"state": "Retired", "reason": "SpecChanged"})
+        if v.spec_generation < generation and v.version != promoted and v.state != "Retired"
+        else v
+        for v in status.versions
+    ]
+    have = {v.key for v in versions}
+    number = max((v.version for v in versions), default=0)
+    for candidate in spec.candidates:
+        for precision in spec.export.precisions:
+            if (candidate.name, precision, generation) in have:
+                continue
+            number += 1
+            versions.append(
+                ModelVersion(
+                    version=number,
+                    candidate=candidate.name,
+                    precision=precision,
+                    spec_generation=generation,
+                    state="Pending",
+                    created_at=now,
+                )
+            )
+    return status.model_copy(update={"versions": versions})
+
+
+def _replace(status: ClassifierModelStatus, number: int, **update: object) -> ClassifierModelStatus:
+    if status.version(number) is None:
+        raise KeyError(f"no version {number} in status")
+    versions = [v.model_copy(update=update) if v.version == number else v for v in status.versions]
+    return status.model_copy(update={"versions": versions})
+
+
+def set_state(
+    status: ClassifierModelStatus, number: int, state: str, **update: object
+) -> ClassifierModelStatus:
+    return _replace(status, number, state=state, **update)
+
+
+def record_failure(
+    status: ClassifierModelStatus, numbers: Iterable[int], reason: str, message: str
+) -> ClassifierModelStatus:
+    for number in numbers:
+        status = _replace(status, number, state="Failed", reason=reason, message=message[-4000:])
+    return status
+
+
+def record_metrics(
+    spec: ClassifierModelSpec, status: ClassifierModelStatus, number: int, metrics: Metrics
+) -> ClassifierModelStatus:
+    """A benchmarked version becomes Ready, or Rejected when a reduced precision disagrees with fp32."""
+    version = status.version(number)
+    if version is None:
+        raise KeyError(f"no version {number} in status")
+    verdict = None
+    if version.precision != "fp32" and metrics.agreement is not None:
+        verdict = variants.agreement_verdict(metrics.agreement, spec.export.min_agreement)
+    if verdict:
+        return _replace(
+            status, number, metrics=metrics, state="Rejected", reason="DisagreesWithFp32", message=verdict
+        )
+    state = "Promoted" if status.promoted and status.promoted.version == number else "Ready"
+    return _replace(status, number, metrics=metrics, state=state, reason=None, message=None)
+
+
+def _measured(version: ModelVersion) -> Measured:
+    assert version.metrics is not None
+    m = version.metrics
+    return Measured(
+        version=version.version,
+        candidate=version.candidate,
+        precision=version.precision,
+        macro_f1=m.macro_f1,
+        p50_ms=m.p50_ms,
+        p95_ms=m.p95_ms,
+        p99_ms=m.p99_ms,
+        cost_per_1m=m.cost_per_1m,
+        eligible=version.state != "Rejected",
+        note=version.message if version.state == "Rejected" else None,
+    )
+
+
+def apply_decision(
+    spec: ClassifierModelSpec, status: ClassifierModelStatus, now: str, generation: int | None = None
+) -> ClassifierModelStatus:
+    """Score the measured versions of the current generation and decide what the stable name serves."""
+    generation = current_generation(status) if generation is None else generation
+    pool = [
+        v for v in status.versions if v.spec_generation == generation and v.state in MEASURED and v.metrics
+    ]
+    if not pool:
+        return status
+    policy = policy_of(spec)
+    measured = [_measured(v) for v in pool]
+    promoted = status.promoted.version if status.promoted else None
+    history = [r.version for r in status.history]
+
+    outcome = (
+        rollback.decide(measured, promoted, history, policy)
+        if promoted in {m.version for m in measured}
+        else None
+    )
+    if outcome is None:
+        outcome = promotion.decide(measured, promoted, policy)
+    table = {s.version: s for s in outcome.scores}
+
+    serving = outcome.version
+    versions = []
+    for v in status.versions:
+        score = table.get(v.version)
+        update: dict[str, object] = {}
+        if score is not None:
+            update = {"utility": score.utility, "on_pareto_front": score.on_front}
+        if v.state in ("Ready", "Promoted"):
+            update["state"] = "Promoted" if v.version == serving else "Ready"
+        elif v.state == "Retired" and v.version == serving:
+            update["state"] = "Promoted"
+        elif v.version == promoted and v.version != serving and v.spec_generation < generation:
+            update["state"] = "Retired"
+        versions.append(v.model_copy(update=update) if update else v)
+
+    new_promoted = status.promoted
+    history_records = list(status.history)
+    if serving is None:
+        new_promoted = None
+    elif serving != promoted or new_promoted is None:
+        chosen = next(v for v in versions if v.version == serving)
+        m = chosen.metrics
+        new_promoted = PromotedVersion(
+            version=serving,
+            candidate=chosen.candidate,
+            precision=chosen.precision,
+            since=now,
+            utility=table[serving].utility if serving in table else None,
+            macro_f1=m.macro_f1 if m else None,
+            p95_ms=m.p95_ms if m else None,
+            cost_per_1m=m.cost_per_1m if m else None,
+        )
+        history_records = [
+            *history_records,
+            PromotionRecord(version=serving, since=now, action=outcome.action),
+        ]
+    elif serving in table and new_promoted is not None:
+        chosen = next(v for v in versions if v.version == serving)
+        m = chosen.metrics
+        new_promoted = new_promoted.model_copy(
+            update={
+                "utility": table[serving].utility,
+                "macro_f1": m.macro_f1 if m else None,
+                "p95_ms": m.p95_ms if m else None,
+                "cost_per_1m": m.cost_per_1m if m else None,
+            }
+        )
+
+    generation_of = {v.version: v.spec_generation for v in pool}
+    decision = Decision(
+        action=outcome.action,
+        version=serving,
+        previous_version=outcome.previous_version,
+        reason=outcome.reason,
+        message=outcome.message,
+        decided_at=now,
+        scores=[
+            VersionScore(
+                version=s.version,
+                utility=s.utility,
+                on_pareto_front=s.on_front,
+                guardrail_failures=list(s.failures),
+                note=s.note,
+            )
+            for s in outcome.scores
+        ],
+        variants=variants.comparisons(measured, generation_of),
+    )
+    old = status.decision
+    if old is not None and old.model_copy(update={"decided_at": now}) == decision:
+        decision = old  # the same decision again: keep its time, so a resync writes nothing new
+    return status.model_copy(
+        update={
+            "versions": versions,
+            "promoted": new_promoted,
+            "history": history_records[-HISTORY_LIMIT:],
+            "decision": decision,
+        }
+    )
+
+
+def _condition(
+    previous: dict[str, Condition], type_: str, ok: bool, reason: str, message: str, generation: int, now: str
+) -> Condition:
+    status = "True" if ok else "False"
+    before = previous.get(type_)
+    since = before.last_transition_time if before is not None and before.status == status else now
+    return Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=since,
+        observed_generation=generation,
+    )
+
+
+def summarize(
+    spec: ClassifierModelSpec, generation: int, status: ClassifierModelStatus, now: str
+) -> ClassifierModelStatus:
+    """Phase and conditions from the versions and the decision; observedGeneration = ``generation``."""
+    current = [v for v in status.versions if v.spec_generation == generation]
+    training = [v for v in current if v.state in IN_TRAINING]
+    benchmarking = [v for v in current if v.state in IN_BENCHMARK]
+    failed = [v for v in current if v.state == "Failed"]
+    measured = [v for v in current if v.state in MEASURED]
+    decision = status.decision
+    promoted = status.promoted
+    degraded_reasons = {"RegressedNoFallback", "RollbackDisabled"}
+    regressed = decision is not None and decision.reason in degraded_reasons
+    nothing_qualifies = (
+        decision is not None
+        and decision.reason == "NoQualifyingVersion"
+        and not training
+        and not benchmarking
+    )
+
+    if failed:
+        first = failed[0]
+        degraded = (
+            True,
+            "VersionFailed",
+            f"{len(failed)} version(s) failed; v{first.version}: {first.reason}: "
+            f"{(first.message or '')[-500:]}",
+        )
+    elif regressed and decision is not None:
+        degraded = (True, decision.reason, decision.message)
+    elif nothing_qualifies and decision is not None:
+        degraded = (True, "NoQualifyingVersion", decision.message)
+    else:
+        degraded = (False, "AsExpected", "")
+
+    if training:
+        phase = "Training"
+    elif benchmarking:
+        phase = "Benchmarking"
+    elif current and len(failed) == len(current) and promoted is None:
+        phase = "Failed"
+    elif degraded[0]:
+        phase = "Degraded"
+    elif measured or promoted:
+        phase = "Ready"
+    else:
+        phase = "Pending"
+
+    previous = {c.type: c for c in status.conditions}
+    n = len(current)
+    conditions = [
+        _condition(
+            previous,
+            "Ready",
+            phase == "Ready" and promoted is not None,
+            "Serving" if phase == "Ready" and promoted is not None else phase,
+            f"serving v{promoted.version} ({promoted.candidate}/{promoted.precision})"
+            if promoted
+            else "nothing served yet",
+            generation,
+            now,
+        ),
+        _condition(
+            previous,
+            "Training",
+            bool(training),
+            "TrainingInProgress" if training else ("TrainingFailed" if failed else "TrainingComplete"),
+            f"{len(training)} of {n} version(s) waiting for training",
+            generation,
+            now,
+        ),
+        _condition(
+            previous,
+            "Benchmarked",
+            bool(current) and not training and not benchmarking and bool(measured),
+            "AllVersionsMeasured" if measured and not training and not benchmarking else "Measuring",
+            f"{len(measured)} of {n} version(s) measured",
+            generation,
+            now,
+        ),
+        _condition(
+            previous,
+            "Promoted",
+            promoted is not None,
+            decision.reason if decision else "NoVersionYet",
+            decision.message if decision else "no version measured yet",
+            generation,
+            now,
+        ),
+        _condition(previous, "Degraded", degraded[0], degraded[1], degraded[2], generation, now),
+    ]
+    return status.model_copy(
+        update={"phase": phase, "conditions": conditions, "observed_generation": generation}
+    )
