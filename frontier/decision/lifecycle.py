@@ -234,8 +234,16 @@ def apply_decision(
         variants=variants.comparisons(measured, generation_of),
     )
     old = status.decision
-    if old is not None and old.model_copy(update={"decided_at": now}) == decision:
-        decision = old  # the same decision again: keep its time, so a resync writes nothing new
+    if old is not None and outcome.reason == "AlreadyPromoted" and old.version == serving:
+        # Still the same winner: keep the record of the promotion (what, when, from which version),
+        # refresh only the numbers, so a resync writes nothing new.
+        decision = decision.model_copy(
+            update={k: getattr(old, k) for k in ("action", "reason", "previous_version", "decided_at")}
+        )
+    if old is not None and old.model_copy(update={"decided_at": now}) == decision.model_copy(
+        update={"decided_at": now}
+    ):
+        decision = old
     return status.model_copy(
         update={
             "versions": versions,

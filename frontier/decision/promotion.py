@@ -3,8 +3,8 @@
 The rule, in order:
 1. a pin (``pinnedVersion``) is served as declared, whatever the utility says (a GitOps decision);
    a pin naming no known version is refused and the current version keeps serving;
-2. otherwise the *best* version is the Pareto-optimal, eligible version that passes every guardrail
-   with the highest utility; ties go to higher F1, then lower latency, lower cost, lower version;
+2. otherwise the *best* version is the one with the highest utility on the Pareto front of the
+   eligible versions that pass every guardrail; ties go to higher F1, then lower latency, lower cost, lower version;
 3. ``policy: manual`` only recommends the best version;
 4. ``policy: auto`` promotes it, unless the promoted version still passes its guardrails and the best
    does not beat its utility by ``minImprovement`` (relative): hysteresis, so promotion does not flap.
@@ -74,17 +74,17 @@ def _rank_key(version: Measured, policy: Policy) -> tuple[float, float, float, f
 
 
 def best(versions: Sequence[Measured], policy: Policy) -> Measured | None:
-    """The highest-utility version among the eligible, Pareto-optimal ones that pass the guardrails."""
-    table = {s.version: s for s in scores(versions, policy)}
-    qualified = [
-        v
-        for v in versions
-        if v.eligible
-        and table[v.version].on_front
-        and not table[v.version].failures
-        and table[v.version].utility
+    """The highest-utility version of the Pareto front of the eligible versions within guardrails.
+
+    The front is taken over the *feasible* versions (constrained optimisation: feasibility first),
+    so a version dominated only by one that breaks a guardrail can still win. Since U rises with F1
+    and falls with latency and cost, the utility maximum of any set lies on that set's front.
+    """
+    feasible = [
+        v for v in versions if v.eligible and guardrails.passes(v, policy.guardrails) and utility_of(v, policy)
     ]
-    return min(qualified, key=lambda v: _rank_key(v, policy), default=None)
+    optimal = pareto.front(feasible, policy.percentile)
+    return min(optimal, key=lambda v: _rank_key(v, policy), default=None)
 
 
 def _describe(version: Measured, policy: Policy) -> str:
@@ -130,7 +130,8 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
             + (f"; keeping v{promoted}" if promoted else ""),
         )
 
-    front_size = sum(1 for s in table if s.on_front)
+    feasible = [v for v in versions if v.eligible and guardrails.passes(v, policy.guardrails)]
+    front_size = len(pareto.front(feasible, policy.percentile))
     why = (
         f"{_describe(winner, policy)} has the highest utility of the {front_size} Pareto-optimal version(s) "
         f"within guardrails (τ = {policy.tau_ms:g} ms)"

@@ -1,0 +1,33 @@
+# Two entry points, both working on a fresh machine (they install what they need first):
+#   make quickstart   train, export, serve, benchmark and promote the quickstart with an embedded Triton
+#   make test         lint, type-check and run the whole test suite (real Triton, real kube-apiserver)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKDIR ?= runs/quickstart
+
+.PHONY: quickstart test lint typecheck envtest install
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[operator,ml,dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+quickstart: install
+	$(BIN)/frontier run examples/quickstart.yaml --workdir $(WORKDIR)
+
+envtest:
+	bash .ci/build-envtest.sh
+
+lint: install
+	$(BIN)/ruff check frontier tests bench examples
+	$(BIN)/ruff format --check frontier
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install envtest lint typecheck
+	FRONTIER_REQUIRE_ENVTEST=1 $(BIN)/python -m pytest -q --timeout=900
