@@ -125,9 +125,7 @@ def verify(root: Path, only: list[str] | None = None) -> ArtifactManifest:
             raise ArtifactError(f"{root}: {name} is missing (listed in {MANIFEST})")
         actual = sha256_file(path)
         if actual != entry.sha256:
-            raise ArtifactError(
-                f"{root}: {name} has sha256 {actual[:12]}…, the manifest says {entry.sha256[:12]}…"
-            )
+            raise ArtifactError(f"{root}: {name} has sha256 {actual[:12]}…, the manifest says {entry.sha256[:12]}…")
     return manifest
 
 

@@ -67,9 +67,7 @@ def field_errors(error: ValidationError) -> list[FieldError]:
         path = _path(tuple(item["loc"]))
         cause = (item.get("ctx") or {}).get("error")
         if isinstance(cause, RuleViolation):
-            result.append(
-                FieldError(f"{path}.{cause.field}" if path != "<root>" else cause.field, cause.message)
-            )
+            result.append(FieldError(f"{path}.{cause.field}" if path != "<root>" else cause.field, cause.message))
             continue
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
@@ -105,9 +103,7 @@ def load(path: str | Path) -> ClassifierModel:
         raise SpecError([FieldError("<file>", f"not valid YAML: {error}")], str(path)) from None
     models = [d for d in documents if isinstance(d, dict) and d.get("kind", KIND) == KIND]
     if len(models) != 1:
-        raise SpecError(
-            [FieldError("<file>", f"expected exactly one ClassifierModel, found {len(models)}")], str(path)
-        )
+        raise SpecError([FieldError("<file>", f"expected exactly one ClassifierModel, found {len(models)}")], str(path))
     return parse(models[0], str(path))
 
 
@@ -119,7 +115,5 @@ def check_against_status(model: ClassifierModel) -> list[FieldError]:
         return []
     if status.version(pinned) is None:
         known = ", ".join(str(v.version) for v in status.versions) or "none yet"
-        return [
-            FieldError("spec.promotion.pinnedVersion", f"version {pinned} is not among versions ({known})")
-        ]
+        return [FieldError("spec.promotion.pinnedVersion", f"version {pinned} is not among versions ({known})")]
     return []

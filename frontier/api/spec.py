@@ -171,9 +171,7 @@ class CandidateSpec(ApiModel):
     @model_validator(mode="after")
     def _lora_only_with_lora(self) -> CandidateSpec:
         if self.lora is not None and self.method != "lora":
-            raise RuleViolation(
-                "lora", f"lora settings apply only to method: lora (method is {self.method!r})"
-            )
+            raise RuleViolation("lora", f"lora settings apply only to method: lora (method is {self.method!r})")
         return self
 
     @property
@@ -279,8 +277,8 @@ class BenchmarkSpec(ApiModel):
     requests: Annotated[int, Field(ge=1, le=10_000_000)] = 500
     """Requests sent at each concurrency level after warm-up."""
     warmup_requests: Annotated[int, Field(ge=0, le=1_000_000)] = 20
-    concurrency: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=1, max_length=16)] = (
-        Field(default_factory=lambda: [1, 8, 32])
+    concurrency: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=1, max_length=16)] = Field(
+        default_factory=lambda: [1, 8, 32]
     )
     eval_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
     """Eval rows scored through Triton for macro-F1 (all of them when left out)."""
@@ -309,9 +307,7 @@ class PromotionSpec(ApiModel):
     """How the winner is chosen: U = F1 / cost · exp(−latency / τ) over the Pareto front."""
 
     model_config = ApiModel.model_config | ConfigDict(
-        json_schema_extra={
-            CEL: [_cel("duration(self.tau) > duration('0s')", "tau must be greater than 0", ".tau")]
-        }
+        json_schema_extra={CEL: [_cel("duration(self.tau) > duration('0s')", "tau must be greater than 0", ".tau")]}
     )
 
     tau: Annotated[str, Field(pattern=durations.PATTERN, max_length=32)] = "500ms"
@@ -371,8 +367,7 @@ class ClassifierModelSpec(ApiModel):
         json_schema_extra={
             CEL: [
                 _cel(
-                    "!('bf16' in self.export.precisions) || !has(self.serving) "
-                    "|| self.serving.backend == 'python'",
+                    "!('bf16' in self.export.precisions) || !has(self.serving) || self.serving.backend == 'python'",
                     "bf16 versions are served by the python backend; the onnxruntime backend cannot run them",
                     ".export.precisions",
                 ),
@@ -388,9 +383,7 @@ class ClassifierModelSpec(ApiModel):
         }
     )
 
-    labels: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=256)]], Field(min_length=2, max_length=1000)
-    ]
+    labels: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(min_length=2, max_length=1000)]
     """The fixed label set, in the order of the model's outputs."""
     dataset: DatasetSpec
     candidates: Annotated[list[CandidateSpec], Field(min_length=1, max_length=16)]

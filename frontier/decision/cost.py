@@ -39,9 +39,7 @@ class Instance:
     @property
     def usd_per_hour(self) -> float:
         return (
-            self.vcpus * self.vcpu_hour_usd
-            + self.memory_gib * self.memory_gib_hour_usd
-            + self.gpus * self.gpu_hour_usd
+            self.vcpus * self.vcpu_hour_usd + self.memory_gib * self.memory_gib_hour_usd + self.gpus * self.gpu_hour_usd
         )
 
     @property

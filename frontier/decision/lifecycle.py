@@ -44,9 +44,7 @@ def policy_of(spec: ClassifierModelSpec) -> Policy:
     return Policy(
         tau_ms=p.tau_ms,
         percentile=p.latency_percentile,
-        guardrails=Guardrails(
-            p.guardrails.min_macro_f1, p.guardrails.max_p95_ms, p.guardrails.max_cost_per_1m
-        ),
+        guardrails=Guardrails(p.guardrails.min_macro_f1, p.guardrails.max_p95_ms, p.guardrails.max_cost_per_1m),
         mode=p.policy,
         pinned_version=p.pinned_version,
         min_improvement=p.min_improvement,
@@ -92,9 +90,7 @@ def _replace(status: ClassifierModelStatus, number: int, **update: object) -> Cl
     return status.model_copy(update={"versions": versions})
 
 
-def set_state(
-    status: ClassifierModelStatus, number: int, state: str, **update: object
-) -> ClassifierModelStatus:
+def set_state(status: ClassifierModelStatus, number: int, state: str, **update: object) -> ClassifierModelStatus:
     return _replace(status, number, state=state, **update)
 
 
@@ -117,9 +113,7 @@ def record_metrics(
     if version.precision != "fp32" and metrics.agreement is not None:
         verdict = variants.agreement_verdict(metrics.agreement, spec.export.min_agreement)
     if verdict:
-        return _replace(
-            status, number, metrics=metrics, state="Rejected", reason="DisagreesWithFp32", message=verdict
-        )
+        return _replace(status, number, metrics=metrics, state="Rejected", reason="DisagreesWithFp32", message=verdict)
     state = "Promoted" if status.promoted and status.promoted.version == number else "Ready"
     return _replace(status, number, metrics=metrics, state=state, reason=None, message=None)
 
@@ -146,9 +140,7 @@ def apply_decision(
 ) -> ClassifierModelStatus:
     """Score the measured versions of the current generation and decide what the stable name serves."""
     generation = current_generation(status) if generation is None else generation
-    pool = [
-        v for v in status.versions if v.spec_generation == generation and v.state in MEASURED and v.metrics
-    ]
+    pool = [v for v in status.versions if v.spec_generation == generation and v.state in MEASURED and v.metrics]
     if not pool:
         return status
     policy = policy_of(spec)
@@ -157,9 +149,7 @@ def apply_decision(
     history = [r.version for r in status.history]
 
     outcome = (
-        rollback.decide(measured, promoted, history, policy)
-        if promoted in {m.version for m in measured}
-        else None
+        rollback.decide(measured, promoted, history, policy) if promoted in {m.version for m in measured} else None
     )
     if outcome is None:
         outcome = promotion.decide(measured, promoted, policy)
@@ -284,10 +274,7 @@ def summarize(
     degraded_reasons = {"RegressedNoFallback", "RollbackDisabled"}
     regressed = decision is not None and decision.reason in degraded_reasons
     nothing_qualifies = (
-        decision is not None
-        and decision.reason == "NoQualifyingVersion"
-        and not training
-        and not benchmarking
+        decision is not None and decision.reason == "NoQualifyingVersion" and not training and not benchmarking
     )
 
     if failed:
@@ -295,8 +282,7 @@ def summarize(
         degraded = (
             True,
             "VersionFailed",
-            f"{len(failed)} version(s) failed; v{first.version}: {first.reason}: "
-            f"{(first.message or '')[-500:]}",
+            f"{len(failed)} version(s) failed; v{first.version}: {first.reason}: {(first.message or '')[-500:]}",
         )
     elif regressed and decision is not None:
         degraded = (True, decision.reason, decision.message)
@@ -361,6 +347,4 @@ def summarize(
         ),
         _condition(previous, "Degraded", degraded[0], degraded[1], degraded[2], generation, now),
     ]
-    return status.model_copy(
-        update={"phase": phase, "conditions": conditions, "observed_generation": generation}
-    )
+    return status.model_copy(update={"phase": phase, "conditions": conditions, "observed_generation": generation})

@@ -15,14 +15,10 @@ from frontier.decision.values import Measured
 
 def dominates(a: Measured, b: Measured, percentile: str = "p50") -> bool:
     at_least_as_good = (
-        a.macro_f1 >= b.macro_f1
-        and a.latency(percentile) <= b.latency(percentile)
-        and a.cost_per_1m <= b.cost_per_1m
+        a.macro_f1 >= b.macro_f1 and a.latency(percentile) <= b.latency(percentile) and a.cost_per_1m <= b.cost_per_1m
     )
     strictly_better = (
-        a.macro_f1 > b.macro_f1
-        or a.latency(percentile) < b.latency(percentile)
-        or a.cost_per_1m < b.cost_per_1m
+        a.macro_f1 > b.macro_f1 or a.latency(percentile) < b.latency(percentile) or a.cost_per_1m < b.cost_per_1m
     )
     return at_least_as_good and strictly_better
 

@@ -80,9 +80,7 @@ def best(versions: Sequence[Measured], policy: Policy) -> Measured | None:
     so a version dominated only by one that breaks a guardrail can still win. Since U rises with F1
     and falls with latency and cost, the utility maximum of any set lies on that set's front.
     """
-    feasible = [
-        v for v in versions if v.eligible and guardrails.passes(v, policy.guardrails) and utility_of(v, policy)
-    ]
+    feasible = [v for v in versions if v.eligible and guardrails.passes(v, policy.guardrails) and utility_of(v, policy)]
     optimal = pareto.front(feasible, policy.percentile)
     return min(optimal, key=lambda v: _rank_key(v, policy), default=None)
 
@@ -115,9 +113,7 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
             )
         broken = guardrails.failures(pinned, policy.guardrails)
         warning = f" (it breaks guardrails: {'; '.join(broken)})" if broken else ""
-        return outcome(
-            "pin", pinned.version, "Pinned", f"serving pinned {_describe(pinned, policy)}{warning}"
-        )
+        return outcome("pin", pinned.version, "Pinned", f"serving pinned {_describe(pinned, policy)}{warning}")
 
     winner = best(versions, policy)
     if winner is None:
@@ -141,8 +137,7 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
             "recommend",
             promoted,
             "ManualPolicy",
-            f"recommending v{winner.version}: {why}; "
-            f"set spec.promotion.pinnedVersion: {winner.version} to promote",
+            f"recommending v{winner.version}: {why}; set spec.promotion.pinnedVersion: {winner.version} to promote",
         )
     if promoted is None:
         return outcome("promote", winner.version, "BestUtility", why)

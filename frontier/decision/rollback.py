@@ -14,9 +14,7 @@ from frontier.decision.promotion import Outcome
 from frontier.decision.values import Measured, Policy
 
 
-def decide(
-    versions: Sequence[Measured], promoted: int, history: Sequence[int], policy: Policy
-) -> Outcome | None:
+def decide(versions: Sequence[Measured], promoted: int, history: Sequence[int], policy: Policy) -> Outcome | None:
     """None when the promoted version is healthy; otherwise the rollback (or a Degraded keep)."""
     by_number = {v.version: v for v in versions}
     current = by_number.get(promoted)
@@ -28,21 +26,12 @@ def decide(
     table = promotion.scores(versions, policy)
     regression = f"promoted v{promoted} regressed: {'; '.join(broken)}"
     if not policy.rollback:
-        return Outcome(
-            "keep", promoted, promoted, "RollbackDisabled", f"{regression}; rollback is off", table
-        )
+        return Outcome("keep", promoted, promoted, "RollbackDisabled", f"{regression}; rollback is off", table)
 
     for number in reversed(history):
         earlier = by_number.get(number)
-        if (
-            number != promoted
-            and earlier
-            and earlier.eligible
-            and guardrails.passes(earlier, policy.guardrails)
-        ):
-            return Outcome(
-                "rollback", number, promoted, "Regressed", f"{regression}; rolled back to v{number}", table
-            )
+        if number != promoted and earlier and earlier.eligible and guardrails.passes(earlier, policy.guardrails):
+            return Outcome("rollback", number, promoted, "Regressed", f"{regression}; rolled back to v{number}", table)
     others = [v for v in versions if v.version != promoted]
     fallback = promotion.best(others, policy)
     if fallback is not None:

@@ -34,7 +34,6 @@ def comparisons(versions: Sequence[Measured], generation_of: dict[int, int] | No
             f"{v.candidate} {v.precision} v{v.version} vs fp32 v{parent.version}: "
             f"ΔF1 {v.macro_f1 - parent.macro_f1:+.4f}, p50 ×{_ratio(v.p50_ms, parent.p50_ms):.2f}, "
             f"p95 ×{_ratio(v.p95_ms, parent.p95_ms):.2f}, "
-            f"cost ×{_ratio(v.cost_per_1m, parent.cost_per_1m):.2f}"
-            + ("" if v.eligible else f" — rejected: {v.note}")
+            f"cost ×{_ratio(v.cost_per_1m, parent.cost_per_1m):.2f}" + ("" if v.eligible else f" — rejected: {v.note}")
         )
     return lines

@@ -1,0 +1,92 @@
+"""The work directory of ``frontier run``: where status, artifacts, logs and the Triton repository live.
+
+    <workdir>/status.json            the resource's status, same shape as in the cluster
+    <workdir>/state.json             the spec digest and generation of the last run
+    <workdir>/artifacts/<cand>-<digest>/   one artifact per distinct training input
+    <workdir>/benchmarks/<digest>.json     one result per distinct (artifact, precision, benchmark) input
+    <workdir>/model-repository/      the Triton model repository
+    <workdir>/logs/                  training logs and the Triton log
+    <workdir>/report.html, pareto.png
+
+Re-running with the same work directory resumes: steps whose input digests match are reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from frontier.api.status import ClassifierModelStatus, Metrics
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class RunState:
+    generation: int = 0
+    spec_digest: str = ""
+
+
+@dataclass(frozen=True)
+class Workdir:
+    root: Path
+
+    @property
+    def status_file(self) -> Path:
+        return self.root / "status.json"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def benchmarks(self) -> Path:
+        return self.root / "benchmarks"
+
+    @property
+    def repository(self) -> Path:
+        return self.root / "model-repository"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def create(self) -> Workdir:
+        for path in (self.root, self.artifacts, self.benchmarks, self.repository, self.logs):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def read_state(self) -> RunState:
+        path = self.root / "state.json"
+        if not path.is_file():
+            return RunState()
+        data = json.loads(path.read_text())
+        return RunState(generation=int(data["generation"]), spec_digest=str(data["specDigest"]))
+
+    def write_state(self, state: RunState) -> None:
+        text = json.dumps({"generation": state.generation, "specDigest": state.spec_digest}, indent=2)
+        write_atomically(self.root / "state.json", text + "\n")
+
+    def read_status(self) -> ClassifierModelStatus:
+        if not self.status_file.is_file():
+            return ClassifierModelStatus()
+        return ClassifierModelStatus.model_validate_json(self.status_file.read_text())
+
+    def write_status(self, status: ClassifierModelStatus) -> None:
+        write_atomically(self.status_file, json.dumps(status.to_wire(), indent=2) + "\n")
+
+    def cached_metrics(self, key: str) -> Metrics | None:
+        path = self.benchmarks / f"{key}.json"
+        return Metrics.model_validate_json(path.read_text()) if path.is_file() else None
+
+    def cache_metrics(self, key: str, metrics: Metrics) -> None:
+        write_atomically(self.benchmarks / f"{key}.json", json.dumps(metrics.to_wire(), indent=2) + "\n")
