@@ -367,12 +367,13 @@ class ClassifierModelSpec(ApiModel):
         json_schema_extra={
             CEL: [
                 _cel(
-                    "!('bf16' in self.export.precisions) || !has(self.serving) || self.serving.backend == 'python'",
+                    "!has(self.export) || !has(self.export.precisions) || !('bf16' in self.export.precisions) "
+                    "|| !has(self.serving) || !has(self.serving.backend) || self.serving.backend == 'python'",
                     "bf16 versions are served by the python backend; the onnxruntime backend cannot run them",
                     ".export.precisions",
                 ),
                 _cel(
-                    "!has(self.dataset.maxTrainSamples) || !has(self.export.int8) "
+                    "!has(self.dataset.maxTrainSamples) || !has(self.export) || !has(self.export.int8) "
                     "|| !has(self.export.int8.mode) || self.export.int8.mode != 'static' "
                     "|| !has(self.export.int8.calibrationSamples) "
                     "|| self.export.int8.calibrationSamples <= self.dataset.maxTrainSamples",
