@@ -162,12 +162,10 @@ def apply_decision(
         update: dict[str, object] = {}
         if score is not None:
             update = {"utility": score.utility, "on_pareto_front": score.on_front}
-        if v.state in ("Ready", "Promoted"):
+        if v.spec_generation < generation and v.state in ("Promoted", "Retired"):
+            update["state"] = "Promoted" if v.version == serving else "Retired"
+        elif v.state in ("Ready", "Promoted"):
             update["state"] = "Promoted" if v.version == serving else "Ready"
-        elif v.state == "Retired" and v.version == serving:
-            update["state"] = "Promoted"
-        elif v.version == promoted and v.version != serving and v.spec_generation < generation:
-            update["state"] = "Retired"
         versions.append(v.model_copy(update=update) if update else v)
 
     new_promoted = status.promoted

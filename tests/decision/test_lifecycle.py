@@ -136,3 +136,14 @@ def test_everything_failed_is_phase_failed(manifest):
     status = lifecycle.plan_versions(spec, 1, ClassifierModelStatus(), T0)
     status = lifecycle.record_failure(status, [1, 2, 3, 4], "TrainingFailed", "bad data")
     assert lifecycle.summarize(spec, 1, status, T1).phase == "Failed"
+
+
+def test_once_a_new_generation_wins_the_old_promoted_version_retires(manifest):
+    spec = spec_of(manifest)
+    status = measured_status(spec, {1: metrics(0.9, 50, 2.0)})
+    status = lifecycle.apply_decision(spec, status, T0)
+    status = lifecycle.plan_versions(spec, 2, status, T1)
+    status = lifecycle.record_metrics(spec, status, 5, metrics(0.9, 40, 1.5))
+    status = lifecycle.apply_decision(spec, status, T2)
+    assert status.promoted.version == 5
+    assert status.version(1).state == "Retired" and status.version(5).state == "Promoted"
