@@ -15,8 +15,14 @@ def _digest(value: Any) -> str:
 
 
 def spec_digest(spec: ClassifierModelSpec) -> str:
-    """Any change of the spec is a new generation, as ``metadata.generation`` is in the cluster."""
-    return _digest(spec.to_wire())
+    """What makes a new generation of versions: everything but ``promotion``.
+
+    A change of τ, guardrails, policy or a pin is a new *decision* over the versions already measured,
+    not a reason to train and measure again (the operator numbers its versions the same way).
+    """
+    wire = spec.to_wire()
+    wire.pop("promotion", None)
+    return _digest(wire)
 
 
 def _file_stamp(path: Path) -> dict[str, Any]:
