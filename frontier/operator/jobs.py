@@ -1,0 +1,317 @@
+"""Pure builders of what the operator creates: batch/v1 Jobs, their ConfigMaps and names. No I/O.
+
+Names are deterministic (``<model>-<candidate>-g<generation>-train``, ``<model>-v<version>-bench``),
+so a restarted operator finds the Jobs it created instead of creating them twice; a name longer than
+63 characters keeps its suffix and trades the tail of its prefix for a hash.
+
+Each Job reports its result in a ConfigMap *of the same name* (key ``result.json``; see
+``frontier.operator.results``), which the operator creates empty before the Job: no kubelet or
+termination message is needed, and a test can play the Job by writing that ConfigMap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from frontier.api import API_VERSION, KIND
+from frontier.api.spec import CandidateSpec, ClassifierModelSpec
+from frontier.api.status import ModelVersion
+from frontier.operator.settings import OperatorSettings
+
+MANAGED_BY = "frontier"
+LABEL_MODEL = "frontier.dev/model"
+LABEL_ROLE = "frontier.dev/role"  # train | bench | manifest | result
+LABEL_CANDIDATE = "frontier.dev/candidate"
+LABEL_GENERATION = "frontier.dev/generation"
+LABEL_VERSION = "frontier.dev/version"
+MANIFEST_DIR = "/etc/frontier"
+MANIFEST_FILE = f"{MANIFEST_DIR}/manifest.yaml"
+PVC_MOUNT = "/frontier"
+RESULT_KEY = "result.json"
+ENV_RESULT_CONFIGMAP = "FRONTIER_RESULT_CONFIGMAP"
+ENV_RESULT_NAMESPACE = "FRONTIER_RESULT_NAMESPACE"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The ClassifierModel the objects belong to."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+
+
+def dns_name(prefix: str, suffix: str, limit: int = 63) -> str:
+    """``prefix-suffix``, shortened to ``limit`` with a hash of the full name when too long."""
+    full = f"{prefix}-{suffix}"
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    keep = limit - len(suffix) - len(digest) - 2
+    return f"{prefix[:keep].rstrip('-')}-{digest}-{suffix}"
+
+
+def train_job_name(model: str, candidate: str, generation: int) -> str:
+    return dns_name(f"{model}-{candidate}", f"g{generation}-train")
+
+
+def bench_job_name(model: str, version: int) -> str:
+    return dns_name(model, f"v{version}-bench")
+
+
+def manifest_name(model: str, generation: int) -> str:
+    return dns_name(model, f"g{generation}-manifest")
+
+
+def artifact_uri(root: str, target: Target, candidate: str, generation: int) -> str:
+    return f"{root.rstrip('/')}/{target.namespace}/{target.name}/g{generation}/{candidate}"
+
+
+def artifact_root(spec: ClassifierModelSpec, settings: OperatorSettings) -> str:
+    return spec.storage.artifacts or settings.artifacts
+
+
+def labels(target: Target, role: str, **extra: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": "frontier",
+        LABEL_MODEL: target.name,
+        LABEL_ROLE: role,
+        **extra,
+    }
+
+
+def owner_reference(target: Target) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": target.name,
+        "uid": target.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _metadata(target: Target, name: str, role: str, **extra: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": target.namespace,
+        "labels": labels(target, role, **extra),
+        "ownerReferences": [owner_reference(target)],
+    }
+
+
+def manifest_configmap(target: Target, spec: ClassifierModelSpec, generation: int) -> dict[str, Any]:
+    """The spec of one generation, mounted read-only into that generation's Jobs."""
+    document = {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": target.name, "namespace": target.namespace, "generation": generation},
+        "spec": spec.to_wire(),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(
+            target, manifest_name(target.name, generation), "manifest", **{LABEL_GENERATION: str(generation)}
+        ),
+        "data": {"manifest.yaml": yaml.safe_dump(document, sort_keys=False)},
+    }
+
+
+def result_configmap(target: Target, job_name: str, role: str) -> dict[str, Any]:
+    """The empty ConfigMap a Job writes its ``result.json`` into."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(target, job_name, "result", **{"frontier.dev/job-role": role}),
+        "data": {},
+    }
+
+
+def _resources(candidate: CandidateSpec | None) -> dict[str, Any]:
+    if candidate is None:
+        return {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
+    r = candidate.resources
+    requests: dict[str, str] = {"cpu": r.cpu, "memory": r.memory}
+    limits: dict[str, str] = {"memory": r.memory}
+    if r.gpu:
+        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(r.gpu)
+    return {"requests": requests, "limits": limits}
+
+
+def _storage(spec: ClassifierModelSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, volumeMounts, envFrom) for the artifact store."""
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    env_from: list[dict[str, Any]] = []
+    if spec.storage.pvc:
+        volumes.append({"name": "frontier-data", "persistentVolumeClaim": {"claimName": spec.storage.pvc}})
+        mounts.append({"name": "frontier-data", "mountPath": PVC_MOUNT})
+    if spec.storage.credentials_secret:
+        env_from.append({"secretRef": {"name": spec.storage.credentials_secret}})
+    return volumes, mounts, env_from
+
+
+def _job(
+    target: Target,
+    spec: ClassifierModelSpec,
+    settings: OperatorSettings,
+    *,
+    name: str,
+    role: str,
+    generation: int,
+    command: list[str],
+    candidate: CandidateSpec | None,
+    deadline_s: int,
+    extra_labels: dict[str, str],
+) -> dict[str, Any]:
+    volumes, mounts, env_from = _storage(spec)
+    volumes.append({"name": "manifest", "configMap": {"name": manifest_name(target.name, generation)}})
+    mounts.append({"name": "manifest", "mountPath": MANIFEST_DIR, "readOnly": True})
+    env = [
+        {"name": ENV_RESULT_CONFIGMAP, "value": name},
+        {"name": ENV_RESULT_NAMESPACE, "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+    ]
+    job_labels = labels(target, role, **{LABEL_GENERATION: str(generation)}, **extra_labels)
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [
+            {
+                "name": role,
+                "image": (candidate.image if candidate and candidate.image else settings.worker_image),
+                "imagePullPolicy": settings.image_pull_policy,
+                "command": command,
+                "env": env,
+                "envFrom": env_from,
+                "resources": _resources(candidate),
+                "volumeMounts": mounts,
+            }
+        ],
+        "volumes": volumes,
+    }
+    if settings.service_account:
+        pod_spec["serviceAccountName"] = settings.service_account
+    if candidate is not None:
+        if candidate.resources.node_selector:
+            pod_spec["nodeSelector"] = dict(candidate.resources.node_selector)
+        if candidate.resources.tolerations:
+            pod_spec["tolerations"] = [t.to_wire() for t in candidate.resources.tolerations]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {**_metadata(target, name, role), "labels": job_labels},
+        "spec": {
+            "backoffLimit": settings.backoff_limit,
+            "activeDeadlineSeconds": deadline_s,
+            "template": {"metadata": {"labels": job_labels}, "spec": pod_spec},
+        },
+    }
+
+
+def train_job(
+    target: Target, spec: ClassifierModelSpec, candidate: CandidateSpec, settings: OperatorSettings
+) -> dict[str, Any]:
+    generation = target.generation
+    out = artifact_uri(artifact_root(spec, settings), target, candidate.name, generation)
+    command = ["frontier", "train", "--manifest", MANIFEST_FILE, "--candidate", candidate.name, "--out", out]
+    return _job(
+        target,
+        spec,
+        settings,
+        name=train_job_name(target.name, candidate.name, generation),
+        role="train",
+        generation=generation,
+        command=command,
+        candidate=candidate,
+        deadline_s=settings.train_deadline_s,
+        extra_labels={LABEL_CANDIDATE: candidate.name},
+    )
+
+
+def bench_job(
+    target: Target, spec: ClassifierModelSpec, version: ModelVersion, settings: OperatorSettings
+) -> dict[str, Any]:
+    if version.artifact is None:
+        raise ValueError(f"v{version.version} has no artifact to benchmark")
+    command = [
+        "frontier",
+        "bench",
+        "--manifest",
+        MANIFEST_FILE,
+        "--version",
+        str(version.version),
+        "--candidate",
+        version.candidate,
+        "--precision",
+        version.precision,
+        "--artifact",
+        version.artifact.uri,
+        "--model-repository",
+        spec.serving.model_repository or settings.model_repository,
+    ]
+    endpoint = spec.serving.endpoint or settings.triton_endpoint
+    if endpoint:
+        command += ["--endpoint", endpoint]
+    return _job(
+        target,
+        spec,
+        settings,
+        name=bench_job_name(target.name, version.version),
+        role="bench",
+        generation=version.spec_generation,
+        command=command,
+        candidate=None,
+        deadline_s=settings.bench_deadline_s,
+        extra_labels={LABEL_CANDIDATE: version.candidate, LABEL_VERSION: str(version.version)},
+    )
+
+
+def purge_job(target: Target, spec: ClassifierModelSpec, settings: OperatorSettings) -> dict[str, Any]:
+    """Deletes the model's artifacts (``retainOnDelete: false``). Not owned by the model, which is
+    going away (the garbage collector would delete the Job with it); it cleans itself up after an hour."""
+    root = f"{artifact_root(spec, settings).rstrip('/')}/{target.namespace}/{target.name}"
+    volumes, mounts, env_from = _storage(spec)
+    job_labels = labels(target, "purge")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": dns_name(target.name, f"{target.uid[:8]}-purge"),
+            "namespace": target.namespace,
+            "labels": job_labels,
+        },
+        "spec": {
+            "backoffLimit": settings.backoff_limit,
+            "activeDeadlineSeconds": 600,
+            "ttlSecondsAfterFinished": 3600,
+            "template": {
+                "metadata": {"labels": job_labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    **({"serviceAccountName": settings.service_account} if settings.service_account else {}),
+                    "containers": [
+                        {
+                            "name": "purge",
+                            "image": settings.worker_image,
+                            "imagePullPolicy": settings.image_pull_policy,
+                            "command": ["python", "-m", "frontier.operator.purge", root],
+                            "envFrom": env_from,
+                            "volumeMounts": mounts,
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "256Mi"},
+                                "limits": {"memory": "256Mi"},
+                            },
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }

@@ -1,0 +1,62 @@
+"""Fixtures for tests against a real etcd + kube-apiserver (see ``cluster.py``).
+
+One API server per test session (a few seconds to start); each test gets its own namespace, since
+nothing runs the namespace controller that would finish deleting one. The CRD is applied once from
+``crds/classifiermodel.yaml``, the file ``frontier crd`` generates.
+
+Without the binaries the tests skip with the reason, unless ``FRONTIER_REQUIRE_ENVTEST=1`` (CI), where
+a missing binary is a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .cluster import EnvtestCluster, missing_binaries, required
+
+REPO = Path(__file__).resolve().parents[2]
+CRD_FILE = REPO / "crds" / "classifiermodel.yaml"
+_counter = itertools.count(1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.k8s)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvtestCluster]:
+    reason = missing_binaries()
+    if reason is not None:
+        if required():
+            pytest.fail(f"envtest required (FRONTIER_REQUIRE_ENVTEST=1) but {reason}")
+        pytest.skip(reason)
+    env = EnvtestCluster.create(tmp_path_factory.mktemp("envtest"))
+    env.start()
+    try:
+        yield env
+    finally:
+        env.stop()
+
+
+@pytest.fixture(scope="session")
+def crd(cluster: EnvtestCluster) -> dict[str, Any]:
+    document = yaml.safe_load(CRD_FILE.read_text())
+    return cluster.apply_crd(document)
+
+
+@pytest.fixture
+def namespace(cluster: EnvtestCluster, request: pytest.FixtureRequest) -> str:
+    base = request.node.name.lower().replace("_", "-")
+    name = "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in base)[:40].strip("-")
+    name = f"t{next(_counter)}-{name}".strip("-")[:63].rstrip("-")
+    cluster.ensure_namespace(name)
+    return name

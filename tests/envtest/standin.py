@@ -1,0 +1,231 @@
+"""Test doubles for what envtest lacks: the operator run in a thread, and a stand-in Job controller.
+
+``RunningOperator`` runs the real ``frontier.operator.entry.operate`` coroutine (kopf, the real
+handlers, the real Kubernetes client) in a thread with a stop flag, as ``kopf.testing.KopfRunner``
+does, but through Frontier's own entry point and settings.
+
+``JobController`` plays the part of kube-controller-manager + kubelet + the workload: for every Job
+it is told to finish, it writes the workload's result into the Job's result ConfigMap (exactly what
+``frontier.operator.results.publish`` does in a pod) and then the Job's status through the status
+subresource, with the conditions the real Job controller writes (SuccessCriteriaMet → Complete,
+FailureTarget → Failed), which the API server validates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from frontier.operator import results
+from frontier.operator.entry import operate
+from frontier.operator.settings import OperatorSettings
+
+from .cluster import ApiError, EnvtestCluster
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class RunningOperator:
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.stop_flag = threading.Event()
+        self.ready_flag = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="frontier-operator", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(operate(self.settings, stop_flag=self.stop_flag, ready_flag=self.ready_flag))
+        except BaseException as error:  # surfaced by __exit__
+            self.error = error
+
+    def __enter__(self) -> RunningOperator:
+        self.thread.start()
+        if not self.ready_flag.wait(30):
+            raise TimeoutError(f"operator not ready: {self.error!r}")
+        return self
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the operator did not stop"
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def argument(job: dict[str, Any], flag: str) -> str:
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    return str(command[command.index(flag) + 1])
+
+
+def role(job: dict[str, Any]) -> str:
+    return str(job["metadata"]["labels"]["frontier.dev/role"])
+
+
+class JobController:
+    """Finishes Jobs in one namespace; tests call it directly or let it ``run`` a policy."""
+
+    def __init__(self, cluster: EnvtestCluster, namespace: str) -> None:
+        self.cluster, self.namespace = cluster, namespace
+        self.finished: set[str] = set()
+
+    def jobs(self, selector: str = "app.kubernetes.io/managed-by=frontier") -> dict[str, dict[str, Any]]:
+        listed = self.cluster.request(
+            "GET", f"/apis/batch/v1/namespaces/{self.namespace}/jobs?labelSelector={selector}"
+        )
+        return {j["metadata"]["name"]: j for j in listed["items"]}
+
+    def wait_jobs(self, count: int, timeout: float = 30.0, role_: str | None = None) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {n: j for n, j in self.jobs().items() if role_ is None or role(j) == role_}
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"expected {count} {role_ or ''} Jobs, found {sorted(found)}"
+                return found
+            time.sleep(0.1)
+
+    def _write_result(self, name: str, payload: dict[str, Any]) -> None:
+        self.cluster.request(
+            "PATCH",
+            f"/api/v1/namespaces/{self.namespace}/configmaps/{name}",
+            {"data": results.encode(payload)},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+
+    def _status(self, name: str, status: dict[str, Any]) -> None:
+        self.cluster.request(
+            "PATCH",
+            f"/apis/batch/v1/namespaces/{self.namespace}/jobs/{name}/status",
+            {"status": status},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+
+    def start(self, name: str) -> None:
+        self._status(name, {"startTime": _now(), "active": 1, "ready": 0})
+
+    def succeed(self, job: dict[str, Any], payload: dict[str, Any]) -> None:
+        name = job["metadata"]["name"]
+        self._write_result(name, payload)
+        now = _now()
+        status = job.get("status") or {}
+        self._status(
+            name,
+            {
+                "startTime": status.get("startTime") or now,
+                "completionTime": now,
+                "active": 0,
+                "ready": 0,
+                "succeeded": 1,
+                "terminating": 0,
+                "conditions": [
+                    {
+                        "type": "SuccessCriteriaMet",
+                        "status": "True",
+                        "reason": "CompletionsReached",
+                        "message": "Reached expected number of succeeded pods",
+                        "lastProbeTime": now,
+                        "lastTransitionTime": now,
+                    },
+                    {
+                        "type": "Complete",
+                        "status": "True",
+                        "reason": "CompletionsReached",
+                        "message": "Reached expected number of succeeded pods",
+                        "lastProbeTime": now,
+                        "lastTransitionTime": now,
+                    },
+                ],
+            },
+        )
+        self.finished.add(name)
+
+    def fail(
+        self,
+        job: dict[str, Any],
+        reason: str = "BackoffLimitExceeded",
+        message: str = "Job has reached the specified backoff limit",
+    ) -> None:
+        name = job["metadata"]["name"]
+        now = _now()
+        status = job.get("status") or {}
+        self._status(
+            name,
+            {
+                "startTime": status.get("startTime") or now,
+                "active": 0,
+                "ready": 0,
+                "terminating": 0,
+                "failed": int(job["spec"].get("backoffLimit", 6)) + 1,
+                "conditions": [
+                    {
+                        "type": "FailureTarget",
+                        "status": "True",
+                        "reason": reason,
+                        "message": message,
+                        "lastProbeTime": now,
+                        "lastTransitionTime": now,
+                    },
+                    {
+                        "type": "Failed",
+                        "status": "True",
+                        "reason": reason,
+                        "message": message,
+                        "lastProbeTime": now,
+                        "lastTransitionTime": now,
+                    },
+                ],
+            },
+        )
+        self.finished.add(name)
+
+    # ------------------------------------------------------------------ a whole workload, faked
+
+    @staticmethod
+    def train_result(job: dict[str, Any]) -> dict[str, Any]:
+        uri = argument(job, "--out")
+        return {"artifact": {"uri": uri, "sha256": hashlib.sha256(uri.encode()).hexdigest()}}
+
+    @staticmethod
+    def bench_result(metrics: dict[str, float | int]) -> dict[str, Any]:
+        return {"metrics": metrics}
+
+    def finish_all(
+        self, metrics_of: Callable[[dict[str, Any]], dict[str, Any] | None], roles: tuple[str, ...] = ("train", "bench")
+    ) -> int:
+        """Succeed every unfinished Job of ``roles`` once; a bench Job whose ``metrics_of`` is None fails."""
+        done = 0
+        for name, job in self.jobs().items():
+            if name in self.finished or role(job) not in roles or (job.get("status") or {}).get("conditions"):
+                continue
+            if role(job) == "train":
+                self.succeed(job, self.train_result(job))
+            elif role(job) == "bench":
+                measured = metrics_of(job)
+                if measured is None:
+                    self.fail(job, "DeadlineExceeded", "Job was active longer than specified deadline")
+                else:
+                    self.succeed(job, self.bench_result(measured))
+            done += 1
+        return done
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except ApiError:
+            last = None
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out waiting for {what or predicate}: last {last!r}")
