@@ -1,0 +1,101 @@
+"""Frontier's text classifier as one Triton python-backend model (runs inside the python-backend stub).
+
+Inputs ``TEXT`` (BYTES, [batch, 1]); outputs ``LABEL`` (BYTES, [batch, 1]), ``PROBABILITY`` (FP32,
+[batch, 1]) and ``PROBABILITIES`` (FP32, [batch, num_labels]). The version directory holds ``model.onnx``,
+``tokenizer/`` and ``labels.json`` (copied from a verified artifact by ``frontier.serving.repository``).
+All the texts of the requests Triton's dynamic batcher hands to one ``execute`` are tokenized together
+(padded to the longest, truncated at the artifact's ``max_length``) and run as one ONNX Runtime batch.
+Parameters: ``intra_op_threads`` (ONNX Runtime threads; 0 = the runtime's choice).
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+from tokenizers import Tokenizer
+
+
+def load_tokenizer(directory: Path, max_length: int, fixed_length: bool = False) -> Any:
+    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    pad_token = "[PAD]"
+    config_path = directory / "tokenizer_config.json"
+    if config_path.is_file():
+        token = json.loads(config_path.read_text()).get("pad_token")
+        if isinstance(token, dict):
+            token = token.get("content")
+        pad_token = token or pad_token
+    pad_id = tokenizer.token_to_id(pad_token)
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(
+        pad_id=0 if pad_id is None else pad_id, pad_token=pad_token, length=max_length if fixed_length else None
+    )
+    return tokenizer
+
+
+def softmax(logits: Any) -> Any:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        version_dir = Path(args["model_repository"]) / args["model_version"]
+        meta = json.loads((version_dir / "labels.json").read_text())
+        self.labels = np.array([label.encode("utf-8") for label in meta["labels"]], dtype=object)
+        params = config.get("parameters", {})
+        threads = int(params.get("intra_op_threads", {}).get("string_value", "0") or 0)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(version_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = load_tokenizer(version_dir / "tokenizer", int(meta["max_length"]))
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        texts: list[str] = []
+        counts: list[int] = []
+        for request in requests:
+            array = pb_utils.get_input_tensor_by_name(request, "TEXT").as_numpy().reshape(-1)
+            counts.append(len(array))
+            texts.extend(t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in array)
+        try:
+            probabilities = self.predict(texts)
+        except Exception as error:  # every request of the batch gets the error, Triton keeps serving
+            message = f"inference failed: {error}"
+            return [pb_utils.InferenceResponse(error=pb_utils.TritonError(message)) for _ in requests]
+        best = probabilities.argmax(axis=1)
+        responses, start = [], 0
+        for count in counts:
+            part = slice(start, start + count)
+            start += count
+            tensors = [
+                pb_utils.Tensor("LABEL", self.labels[best[part]].reshape(-1, 1)),
+                pb_utils.Tensor(
+                    "PROBABILITY",
+                    probabilities[part].max(axis=1).reshape(-1, 1).astype(np.float32),
+                ),
+                pb_utils.Tensor("PROBABILITIES", np.ascontiguousarray(probabilities[part], dtype=np.float32)),
+            ]
+            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
+        return responses
+
+    def predict(self, texts: list[str]) -> Any:
+        encodings = self.tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        logits = self.session.run(["logits"], {n: feeds[n] for n in self.input_names})[0]
+        return softmax(logits.astype(np.float32))
+
+    def finalize(self) -> None:
+        self.session = None
