@@ -74,6 +74,9 @@ def publish(payload: Mapping[str, Any]) -> bool:
         return False
     from kubernetes import client, config
 
-    config.load_incluster_config()  # type: ignore[no-untyped-call]
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    else:  # a Job's command run outside a pod (tests, a developer's shell): the kubeconfig in use
+        config.load_kube_config()  # type: ignore[no-untyped-call]
     client.CoreV1Api().patch_namespaced_config_map(name, namespace, {"data": encode(payload)})
     return True

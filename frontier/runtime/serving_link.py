@@ -1,8 +1,8 @@
-"""The runtime's Triton: an embedded ``tritonserver`` over the work directory's model repository.
+"""The runtime's Triton: ``frontier.serving.local.LocalServing`` shaped as the lifecycle's ``Serving``.
 
-Adapts ``frontier.serving`` to what the lifecycle needs (``pipeline.Serving``): publish a version,
-benchmark it through Triton, make the stable name serve it. The repository outlives the server, so a
-re-run starts Triton again over the versions already published.
+The repository lives in the work directory and outlives the server: a re-run starts Triton again over
+the versions already published (and the stable name serves what was promoted), loading a version only
+the first time this run needs it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from pathlib import Path
 from frontier.api.resource import ClassifierModel
 from frontier.api.status import Metrics
 from frontier.runtime.workdir import Workdir
-from frontier.serving import benchmark, swap
-from frontier.serving.client import TritonClient
-from frontier.serving.repository import ModelRepository
-from frontier.serving.server import EmbeddedTriton
+from frontier.serving.local import LocalServing
 
 
 class TritonServing:
@@ -25,56 +22,53 @@ class TritonServing:
     ) -> None:
         self.spec = model.spec
         self.say = say
-        self.repository = ModelRepository(workdir.repository, model.model_name, model.spec.serving)
-        self.triton = EmbeddedTriton(workdir.repository, http_port=http_port, log_path=workdir.logs / "triton.log")
-        self.client: TritonClient | None = None
+        self.local = LocalServing(
+            workdir.repository,
+            model.model_name,
+            model.spec.serving,
+            http_port=http_port,
+            log_path=workdir.logs / "triton.log",
+        )
         self.loaded: set[int] = set()
 
     @property
     def url(self) -> str:
-        return f"http://{self.triton.http_url}"
+        return f"http://{self.local.url}"
 
     def __enter__(self) -> TritonServing:
-        self.triton.start()
-        self.client = TritonClient(self.triton.http_url)
-        self.say(f"Triton ready at {self.url} (log {self.triton.log_path})")
+        self.local.start()
+        self.say(f"Triton ready at {self.url} (log {self.local.triton.log_path})")
+        promoted = self.local.promoted()
+        if promoted is not None:
+            self.say(f"stable name {self.local.repository.model_name!r} serves v{promoted} again")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
-        self.triton.stop()
-
-    def _client(self) -> TritonClient:
-        if self.client is None:
-            raise RuntimeError("Triton is not started")
-        return self.client
+        self.local.stop()
 
     def publish(self, artifact: Path, precision: str, version: int) -> None:
-        if version not in self.repository.published():
-            self.repository.publish(artifact, precision, version)
-        if version not in self.loaded:
-            self._client().load_version(self.repository, version)  # verifies every file's sha256 first
-            self.loaded.add(version)
+        if version in self.loaded:
+            return
+        if version in self.local.repository.published():
+            self.local.client.load_version(self.local.repository, version)  # verifies every file's sha256
+        else:
+            self.local.publish(artifact, precision, version)
+        self.loaded.add(version)
 
     def benchmark(self, version: int, texts: list[str], labels: list[int], reference: list[int] | None) -> Metrics:
-        return benchmark.benchmark_version(
-            self.triton.http_url,
-            self.repository.version_model(version),
+        return self.local.benchmark(
+            version,
             texts,
             labels,
-            self.spec.labels,
+            reference,
             self.spec.benchmark,
-            max_p95_ms=self.spec.promotion.guardrails.max_p95_ms,
-            reference=reference,
+            self.spec.labels,
+            self.spec.promotion.guardrails.max_p95_ms,
         )
 
     def promote(self, version: int) -> None:
-        client = self._client()
-        if swap.promoted_version(client, self.repository) == version:
+        if self.local.promoted() == version:
             return
-        if version not in self.loaded and version in self.repository.published():
-            self.repository.verify_version(version)
-        result = swap.promote(client, self.repository, version)
-        name = self.repository.model_name
+        result = self.local.promote(version)
+        name = self.local.repository.model_name
         self.say(f"stable name {name!r}: v{result.previous} → v{version} in {result.seconds:.2f}s")
