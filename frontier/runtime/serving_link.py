@@ -71,4 +71,5 @@ class TritonServing:
             return
         result = self.local.promote(version)
         name = self.local.repository.model_name
-        self.say(f"stable name {name!r}: v{result.previous} → v{version} in {result.seconds:.2f}s")
+        before = f"v{result.previous}" if result.previous is not None else "nothing"
+        self.say(f"stable name {name!r}: {before} → v{version} in {result.seconds:.2f}s (zero-downtime swap)")
