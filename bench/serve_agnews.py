@@ -43,7 +43,9 @@ def find_artifact(explicit: Path | None) -> tuple[Path | None, str]:
     return None, "fresh-head MiniLM-L6 export (no AG-News-trained artifact found; untrained 4-label head)"
 
 
-def raw_onnxruntime(artifact: Path, texts: list[str], batch: int, threads: int) -> dict[str, float]:
+def raw_onnxruntime(
+    artifact: Path, texts: list[str], batch: int, threads: int, precision: str = "fp32"
+) -> dict[str, float]:
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -57,7 +59,7 @@ def raw_onnxruntime(artifact: Path, texts: list[str], batch: int, threads: int) 
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(
-        str(artifact / manifest.precisions["fp32"].model), options, providers=["CPUExecutionProvider"]
+        str(artifact / manifest.precisions[precision].model), options, providers=["CPUExecutionProvider"]
     )
     names = [i.name for i in session.get_inputs()]
 
