@@ -21,6 +21,7 @@ quickstart: install
 
 envtest:
 	bash .ci/build-envtest.sh
+	bash .ci/build-helm.sh
 
 lint: install
 	$(BIN)/ruff check frontier tests bench examples

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import threading
 from typing import Any
 
@@ -37,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--triton-endpoint", help="Triton HTTP endpoint when spec.serving.endpoint is left out")
     parser.add_argument("--resync-s", type=float, help="reconcile every model at least this often (default 30)")
     parser.add_argument("--peering", help="kopf peering name (several replicas, one active); default standalone")
+    parser.add_argument("--priority", type=int, help="kopf peering priority (default: random when peering)")
     parser.add_argument("--liveness", help="liveness endpoint URL (default http://0.0.0.0:8081/healthz)")
     parser.add_argument("--metrics-port", type=int, help="Prometheus metrics port (default 8080; 0 disables)")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
@@ -56,6 +58,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
             "triton_endpoint",
             "resync_s",
             "peering",
+            "priority",
             "liveness",
             "kubeconfig",
         )
@@ -68,6 +71,14 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
     if getattr(args, "metrics_port", None) is not None:
         settings = settings.with_(metrics_port=args.metrics_port or None)
     return settings
+
+
+def peering_priority(settings: OperatorSettings) -> int | None:
+    """The explicit priority, else a random one for a peered replica: kopf pauses every peer that
+    shares its priority, so two replicas of one Deployment (same flags) must not both default to 0."""
+    if settings.priority is not None or settings.peering is None:
+        return settings.priority
+    return random.SystemRandom().randint(1, 2**31 - 1)
 
 
 async def operate(
@@ -89,6 +100,7 @@ async def operate(
             namespaces=list(settings.namespaces),
             standalone=settings.peering is None,
             peering_name=settings.peering,
+            priority=peering_priority(settings),
             liveness_endpoint=settings.liveness,
             memo=kopf.Memo(frontier=Context(settings=settings, kube=kube)),
             stop_flag=stop_flag,

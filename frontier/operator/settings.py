@@ -36,6 +36,9 @@ class OperatorSettings:
     """Level-triggered safety net: every model is reconciled at least this often."""
     peering: str | None = None
     """A kopf peering object's name for several replicas (one active); None runs standalone."""
+    priority: int | None = None
+    """kopf peering priority: the live replica with the highest one is active. Replicas must differ
+    (kopf pauses *all* peers of equal priority), so None picks a random one when peering."""
     liveness: str | None = "http://0.0.0.0:8081/healthz"
     metrics_port: int | None = 8080
     kubeconfig: str | None = None
@@ -79,6 +82,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: Any) -> 
         triton_endpoint=get("TRITON_ENDPOINT") or base.triton_endpoint,
         resync_s=float(get("RESYNC_S") or base.resync_s),
         peering=get("PEERING") or base.peering,
+        priority=None if get("PRIORITY") in (None, "") else int(get("PRIORITY") or 0),
         liveness=get("LIVENESS") or base.liveness,
         metrics_port=_int(get("METRICS_PORT"), base.metrics_port or 0) or None,
         kubeconfig=get("KUBECONFIG") or env.get("KUBECONFIG") or None,

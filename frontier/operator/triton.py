@@ -2,10 +2,10 @@
 
 Promotion makes the stable model name serve exactly one version: the operator reads the config of the
 version's own model (``<m>__vN``, published and loaded by the benchmark Job), renames it to ``<m>``,
-restricts ``version_policy`` to ``[N]`` and loads ``<m>`` with that config override. The benchmark Job
-leaves the ``<m>/N`` link in the model repository (``ModelRepository.write_stable``'s layout); the
-operator needs no volume. ``serving_version`` lets the reconciler re-assert the promotion after a Triton
-restart (level-triggered), without reloading when Triton already serves it.
+restricts ``version_policy`` to ``[N]`` and loads ``<m>`` with that config override. Triton still reads the
+version's files from ``<m>/N``: the benchmark Job's ``ModelRepository.publish`` makes that link along with
+``<m>__vN``, so the operator needs no volume. ``serving_version`` lets the reconciler re-assert the
+promotion after a Triton restart (level-triggered), without reloading when Triton already serves it.
 """
 
 from __future__ import annotations

@@ -9,11 +9,16 @@ Layout (backend ``python``; ``<m>`` is the stable model name, N the Frontier ver
     <root>/<m>__vN/N/labels.json         labels and max_length, from the artifact manifest
     <root>/<m>__vN/N/version.json        provenance and the sha256 of every file above
     <root>/<m>/config.pbtxt              the stable name; version_policy specific [promoted N]
-    <root>/<m>/N -> ../<m>__vN/N         one relative symlink per version ever promoted
+    <root>/<m>/N -> ../<m>__vN/N         one relative symlink per version published
 
 Backend ``onnxruntime`` (the official Triton image): ``<m>__vN`` is an ensemble whose composing models
 ``<m>__vN__tokenize`` (python), ``<m>__vN__onnx`` (``onnxruntime_onnx``) and ``<m>__vN__postprocess``
-(python) hold the files; the stable ``<m>`` is an ensemble over the promoted version's parts.
+(python) hold the files; the stable ``<m>`` is an ensemble over the promoted version's parts (its ``<m>/N``
+is an empty directory, as Triton wants one per version of an ensemble).
+
+``publish`` makes ``<m>/N`` along with the version, before any promotion: the stable name can then serve N
+by a config override alone (how the operator promotes through Triton's repository API, with no access to
+this volume), and the stable config's ``version_policy`` keeps every other linked version unloaded.
 
 Checksums: every file copied from the artifact is hashed *after* the copy and compared with the
 artifact's ``manifest.json`` before the version exists (``ArtifactError`` on a missing, unlisted or
@@ -111,6 +116,7 @@ class ModelRepository:
             existing = self.describe(version)
             if existing.manifest_sha256 == manifest_sha and existing.precision == precision:
                 self.verify_version(version)
+                self.link_stable(version)
                 return existing
             raise ServingError(
                 f"version {version} of {self.model_name} is already published from another artifact "
@@ -150,6 +156,7 @@ class ModelRepository:
                 os.replace(model_dir, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        self.link_stable(version)
         return self.describe(version)
 
     def _plan(self, artifact: Path, manifest: ArtifactManifest, onnx_file: str) -> dict[str, str]:
@@ -243,21 +250,29 @@ class ModelRepository:
         versions = list(configs.parse(path.read_text()).version_policy.specific.versions)
         return versions[0] if versions else None
 
-    def write_stable(self, version: int) -> None:
-        """Point the stable name's config at ``version`` (the caller then reloads it in Triton)."""
-        own = self.version_model(version)
-        config_text = (self.root / own / "config.pbtxt").read_text()
+    def link_stable(self, version: int) -> Path:
+        """Make ``<m>/N``, the stable name's directory of ``version``: a relative symlink to the version's
+        files (python backend) or an empty directory (an ensemble's). Idempotent; the config is untouched."""
         stable_dir = self.root / self.model_name
         stable_dir.mkdir(exist_ok=True)
         link = stable_dir / str(version)
         if self.serving.backend == "python":
             if not link.exists():
-                if link.is_symlink():
+                if link.is_symlink():  # dangling: left by a removed version
                     link.unlink()
-                link.symlink_to(Path("..") / own / str(version), target_is_directory=True)
-            config = configs.with_versions(configs.parse(config_text), self.model_name, [version])
+                link.symlink_to(Path("..") / self.version_model(version) / str(version), target_is_directory=True)
         else:
             link.mkdir(exist_ok=True)
+        return link
+
+    def write_stable(self, version: int) -> None:
+        """Point the stable name's config at ``version`` (the caller then reloads it in Triton)."""
+        own = self.version_model(version)
+        config_text = (self.root / own / "config.pbtxt").read_text()
+        self.link_stable(version)
+        if self.serving.backend == "python":
+            config = configs.with_versions(configs.parse(config_text), self.model_name, [version])
+        else:
             labels = len(self.describe(version).labels)
             config = configs.ensemble_configs(self.model_name, self.serving, labels, [version], parts_of=own)[
                 self.model_name

@@ -9,6 +9,10 @@ it is told to finish, it writes the workload's result into the Job's result Conf
 ``frontier.operator.results.publish`` does in a pod) and then the Job's status through the status
 subresource, with the conditions the real Job controller writes (SuccessCriteriaMet → Complete,
 FailureTarget → Failed), which the API server validates.
+
+In *execute* mode (``JobController.execute`` / ``execute_all`` with a ``workload.LocalWorkload``) it
+writes no result itself: it runs the Job's real container command on this machine, which reports its own
+result (``frontier.operator.results.publish``), and then writes the status from the process's exit.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from frontier.operator.entry import operate
 from frontier.operator.settings import OperatorSettings
 
 from .cluster import ApiError, EnvtestCluster
+from .workload import LocalWorkload, Outcome
 
 
 def _now() -> str:
@@ -112,8 +117,12 @@ class JobController:
         self._status(name, {"startTime": _now(), "active": 1, "ready": 0})
 
     def succeed(self, job: dict[str, Any], payload: dict[str, Any]) -> None:
+        self._write_result(job["metadata"]["name"], payload)
+        self.complete(job)
+
+    def complete(self, job: dict[str, Any]) -> None:
+        """The Job's status once its pod exited 0 (whatever result the workload wrote stands)."""
         name = job["metadata"]["name"]
-        self._write_result(name, payload)
         now = _now()
         status = job.get("status") or {}
         self._status(
@@ -185,6 +194,29 @@ class JobController:
             },
         )
         self.finished.add(name)
+
+    # ------------------------------------------------------------------ a whole workload, executed
+
+    def execute(self, job: dict[str, Any], workload: LocalWorkload) -> Outcome:
+        """Run the Job's container command for real (``LocalWorkload``), then write its final status."""
+        name = job["metadata"]["name"]
+        self.start(name)
+        outcome = workload.run(job)
+        current = self.cluster.request("GET", f"/apis/batch/v1/namespaces/{self.namespace}/jobs/{name}")
+        if outcome.succeeded:
+            self.complete(current)
+        else:
+            self.fail(current, outcome.reason, outcome.message)
+        return outcome
+
+    def execute_all(self, workload: LocalWorkload, roles: tuple[str, ...] = ("train", "bench")) -> list[Outcome]:
+        """Execute, one after the other, every Job of ``roles`` not finished yet (oldest name first)."""
+        outcomes = []
+        for name, job in sorted(self.jobs().items()):
+            if name in self.finished or role(job) not in roles or (job.get("status") or {}).get("conditions"):
+                continue
+            outcomes.append(self.execute(job, workload))
+        return outcomes
 
     # ------------------------------------------------------------------ a whole workload, faked
 

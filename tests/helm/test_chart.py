@@ -1,0 +1,179 @@
+"""The Helm chart, rendered offline: it lints, renders what the operator needs, and refuses bad values
+with the schema's message before anything reaches a cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from frontier.api import crd
+from tests.helm.chart import CHART, REPO, by_kind, fails, helm, one, operator_container, render
+
+# What the operator never touches: it reads no Secret (Jobs get them by reference) and grants nothing.
+FORBIDDEN_RESOURCES = {"secrets", "pods", "nodes", "roles", "clusterroles", "serviceaccounts"}
+
+
+def _args(documents: list[dict[str, Any]]) -> list[str]:
+    return list(operator_container(documents)["args"])
+
+
+def test_the_chart_lints_strictly():
+    done = helm("lint", "--strict", str(CHART))
+    assert "1 chart(s) linted, 0 chart(s) failed" in done.stdout
+
+
+def test_the_chart_ships_the_generated_crd_unchanged():
+    shipped = (CHART / "crds" / "classifiermodel.yaml").read_text()
+    assert shipped == (REPO / "crds" / "classifiermodel.yaml").read_text(), (
+        "cp crds/classifiermodel.yaml helm/frontier/crds/"
+    )
+    assert shipped == crd.render(), "run: frontier crd -o crds/classifiermodel.yaml (and copy it into the chart)"
+
+
+def test_the_chart_ships_kopfs_peering_crds_in_the_group_kopf_uses():
+    documents = list(yaml.safe_load_all((CHART / "crds" / "kopfpeerings.yaml").read_text()))
+    names = {(d["spec"]["group"], d["spec"]["names"]["kind"], d["spec"]["scope"]) for d in documents}
+    assert names == {("kopf.dev", "ClusterKopfPeering", "Cluster"), ("kopf.dev", "KopfPeering", "Namespaced")}
+
+
+def test_default_render_has_every_part():
+    documents = render(include_crds=True)
+    kinds = sorted({d["kind"] for d in documents})
+    assert kinds == [
+        "ClusterKopfPeering",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "Deployment",
+        "PersistentVolumeClaim",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "ServiceAccount",
+    ]
+    assert len(by_kind(documents, "CustomResourceDefinition")) == 3
+    assert {d["metadata"]["name"] for d in by_kind(documents, "Deployment")} == {"frontier", "triton"}
+
+
+def test_the_operator_runs_two_peered_replicas_with_probes_on_kopfs_health_endpoint():
+    documents = render()
+    deployment = one(documents, "Deployment", "frontier")
+    assert deployment["spec"]["replicas"] == 2
+    container = operator_container(documents)
+    args = _args(documents)
+    assert "--peering=frontier" in args and "--all-namespaces" in args
+    assert "--liveness=http://0.0.0.0:8081/healthz" in args and "--metrics-port=8080" in args
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"metrics": 8080, "health": 8081}
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert one(documents, "ClusterKopfPeering")["metadata"]["name"] == "frontier"
+
+
+def test_the_operator_pod_is_hardened():
+    documents = render()
+    pod = one(documents, "Deployment", "frontier")["spec"]["template"]["spec"]
+    container = operator_container(documents)
+    security = container["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+
+
+def test_watched_namespaces_get_roles_and_peerings_and_no_cluster_wide_write():
+    documents = render({"watchNamespaces": ["team-a", "team-b"]})
+    args = _args(documents)
+    assert "--namespace=team-a" in args and "--namespace=team-b" in args and "--all-namespaces" not in args
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in by_kind(documents, "Role")}
+    assert {("team-a", "frontier"), ("team-b", "frontier"), ("team-a", "frontier-worker")} <= roles
+    peerings = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in by_kind(documents, "KopfPeering")}
+    assert peerings == {("team-a", "frontier"), ("team-b", "frontier")}
+    assert not by_kind(documents, "ClusterKopfPeering")
+    cluster_rules = one(documents, "ClusterRole")["rules"]
+    assert [(r["resources"], r["verbs"]) for r in cluster_rules] == [
+        (["customresourcedefinitions"], ["get", "list", "watch"]),
+        (["namespaces"], ["list", "watch"]),
+    ]
+
+
+def test_no_rule_grants_secrets_wildcards_or_escalation():
+    for values in ({}, {"watchNamespaces": ["team-a"]}):
+        documents = render(values)
+        for role in by_kind(documents, "Role") + by_kind(documents, "ClusterRole"):
+            for rule in role["rules"]:
+                assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+                assert not FORBIDDEN_RESOURCES & set(rule["resources"]), rule
+                assert not {"escalate", "bind", "impersonate", "update"} & set(rule["verbs"]), rule
+
+
+def test_worker_jobs_get_a_service_account_that_can_only_patch_configmaps():
+    documents = render()
+    assert "--service-account=frontier-worker" in _args(documents)
+    assert one(documents, "Role", "frontier-worker")["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["patch"]}
+    ]
+
+
+def test_triton_serves_the_shared_repository_with_explicit_model_control():
+    documents = render({"triton": {"gpu": 1}})
+    triton = one(documents, "Deployment", "triton")["spec"]["template"]["spec"]
+    container = triton["containers"][0]
+    assert container["image"].startswith("nvcr.io/nvidia/tritonserver:") and container["image"].endswith("-py3")
+    assert "--model-control-mode=explicit" in container["args"]
+    assert "--model-repository=/frontier/models" in container["args"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert {v["persistentVolumeClaim"]["claimName"] for v in triton["volumes"] if "persistentVolumeClaim" in v} == {
+        "frontier-data"
+    }
+    assert one(documents, "Service", "triton")["spec"]["ports"][0]["port"] == 8000
+    assert "--triton-endpoint=http://triton.frontier:8000" in _args(documents)
+
+
+def test_s3_storage_makes_a_secret_and_s3_roots():
+    values = {"storage": {"mode": "s3", "s3": {"bucket": "models", "accessKeyId": "k", "secretAccessKey": "s"}}}
+    documents = render(values)
+    assert not by_kind(documents, "PersistentVolumeClaim")
+    secret = one(documents, "Secret", "frontier-s3")
+    assert secret["stringData"]["AWS_ACCESS_KEY_ID"] == "k"
+    args = _args(documents)
+    assert "--artifacts=s3://models/frontier/artifacts" in args
+    assert "--model-repository=s3://models/frontier/models" in args
+    triton = one(documents, "Deployment", "triton")["spec"]["template"]["spec"]["containers"][0]
+    assert triton["envFrom"] == [{"secretRef": {"name": "frontier-s3"}}]
+
+
+def test_the_service_monitor_is_optional():
+    assert not by_kind(render(), "ServiceMonitor")
+    monitor = one(render({"metrics": {"serviceMonitor": {"enabled": True}}}), "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+
+
+@pytest.mark.parametrize(
+    ("set_args", "message"),
+    [
+        (("--set", "replicas=two"), "at '/replicas': got string, want integer"),
+        (("--set", "image.pullPolicy=Sometimes"), "value must be one of 'Always', 'IfNotPresent', 'Never'"),
+        (("--set", "worker.image.pullPolicy=always"), "at '/worker/image/pullPolicy'"),
+        (("--set", "watchNamespaces[0]=Team_A"), "at '/watchNamespaces/0'"),
+        (("--set", "storage.mode=nfs"), "at '/storage/mode'"),
+        (("--set", "storage.mode=s3"), "at '/storage/s3/bucket'"),
+        (("--set", "replica=2"), "additional properties 'replica' not allowed"),
+        (("--set", "triton.replicas=2"), "at '/triton/replicas'"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v[1],
+)
+def test_bad_values_fail_with_the_schema_message(set_args, message):
+    error = fails(None, *set_args)
+    assert "values don't meet the specifications of the schema" in error
+    assert message in error
+
+
+def test_s3_without_credentials_fails_with_a_clear_message():
+    error = fails({"storage": {"mode": "s3", "s3": {"bucket": "models"}}})
+    assert "needs storage.s3.existingSecret, or storage.s3.accessKeyId and storage.s3.secretAccessKey" in error
