@@ -40,7 +40,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def choose_max_length(texts: list[str], cap: int = 128) -> int:
+def choose_max_length(texts: list[str], cap: int = 96) -> int:
     from transformers import AutoTokenizer
 
     from frontier.trainer.model_source import resolve_base_model
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out/agnews"))
     parser.add_argument("--train-samples", type=int, default=5000)
     parser.add_argument("--budget", type=float, default=600.0, help="training time budget, seconds")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--plain-steps", type=int, default=30)
     parser.add_argument("--skip-plain", action="store_true")
     args = parser.parse_args()

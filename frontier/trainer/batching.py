@@ -60,8 +60,13 @@ def collate(encoded: Encoded, rows: Sequence[int]) -> dict[str, torch.Tensor]:
 
 
 def length_grouped_batches(
-    lengths: np.ndarray[Any, np.dtype[np.int64]], batch_size: int, seed: int, epoch: int,
-    *, rank: int = 0, world_size: int = 1,
+    lengths: np.ndarray[Any, np.dtype[np.int64]],
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> list[list[int]]:
     """The epoch's batches of row indices; with several workers, each takes every world_size-th batch."""
     rng = np.random.default_rng([seed, epoch])

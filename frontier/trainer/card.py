@@ -29,15 +29,20 @@ def render(manifest: ArtifactManifest, report: dict[str, Any], notes: list[str])
         "",
         "| label | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
-        *(f"| {label} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['f1'])} | {s['support']} |"
-          for label, s in report["per_class"].items()),
+        *(
+            f"| {label} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['f1'])} | {s['support']} |"
+            for label, s in report["per_class"].items()
+        ),
         "",
         "## Precisions",
         "",
         "| precision | file | macro-F1 | accuracy | max abs Δlogit | agreement | method |",
         "|---|---|---|---|---|---|---|",
-        *(f"| {p} | `{e.model}` | {_fmt(e.macro_f1)} | {_fmt(e.accuracy)} | {_fmt(e.max_abs_logit_delta, 6)} "
-          f"| {_fmt(e.agreement)} | {e.method} |" for p, e in manifest.precisions.items()),
+        *(
+            f"| {p} | `{e.model}` | {_fmt(e.macro_f1)} | {_fmt(e.accuracy)} | {_fmt(e.max_abs_logit_delta, 6)} "
+            f"| {_fmt(e.agreement)} | {e.method} |"
+            for p, e in manifest.precisions.items()
+        ),
         "",
         "fp32's Δlogit and agreement are against the trained torch model (the parity check); the other "
         "precisions' against the fp32 ONNX model.",

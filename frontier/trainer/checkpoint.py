@@ -34,7 +34,9 @@ def load_trainable_state(model: Any, state: dict[str, torch.Tensor]) -> None:
 
 def rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {
-        "python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()

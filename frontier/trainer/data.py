@@ -42,8 +42,9 @@ class Split:
         return len(self.texts)
 
     def take(self, indices: np.ndarray[Any, np.dtype[np.int64]]) -> Split:
-        return Split([self.texts[i] for i in indices], self.labels[indices], self.location, self.sha256,
-                     self.source_rows)
+        return Split(
+            [self.texts[i] for i in indices], self.labels[indices], self.location, self.sha256, self.source_rows
+        )
 
     def counts(self, num_classes: int) -> list[int]:
         return [int(c) for c in np.bincount(self.labels, minlength=num_classes)]
@@ -63,12 +64,21 @@ class TrainingData:
         """The manifest's ``data``: where the rows came from, their digests and the counts used."""
         k = len(self.labels)
         return {
-            "train": {"uri": self.train.location, "sha256": self.train.sha256,
-                      "source_rows": self.train.source_rows, "rows": len(self.train),
-                      "per_class": dict(zip(self.labels, self.train.counts(k), strict=True))},
-            "eval": {"uri": self.eval.location, "sha256": self.eval.sha256, "source": self.eval_source,
-                     "source_rows": self.eval.source_rows, "rows": len(self.eval),
-                     "per_class": dict(zip(self.labels, self.eval.counts(k), strict=True))},
+            "train": {
+                "uri": self.train.location,
+                "sha256": self.train.sha256,
+                "source_rows": self.train.source_rows,
+                "rows": len(self.train),
+                "per_class": dict(zip(self.labels, self.train.counts(k), strict=True)),
+            },
+            "eval": {
+                "uri": self.eval.location,
+                "sha256": self.eval.sha256,
+                "source": self.eval_source,
+                "source_rows": self.eval.source_rows,
+                "rows": len(self.eval),
+                "per_class": dict(zip(self.labels, self.eval.counts(k), strict=True)),
+            },
             "class_weights": self.class_weights,
         }
 
@@ -102,11 +112,15 @@ def map_rows(raw: RawSplit, split: str, labels: list[str], text_field: str, labe
     unknown: list[tuple[int, Any]] = []
     for number, row in enumerate(raw.rows, start=1):
         if text_field not in row or row[text_field] is None:
-            raise DataError(f"{split} split {raw.location}: row {number} has no {text_field!r} field "
-                            f"(dataset.textField); fields: {', '.join(map(str, row)) or 'none'}")
+            raise DataError(
+                f"{split} split {raw.location}: row {number} has no {text_field!r} field "
+                f"(dataset.textField); fields: {', '.join(map(str, row)) or 'none'}"
+            )
         if label_field not in row or row[label_field] is None:
-            raise DataError(f"{split} split {raw.location}: row {number} has no {label_field!r} field "
-                            f"(dataset.labelField); fields: {', '.join(map(str, row)) or 'none'}")
+            raise DataError(
+                f"{split} split {raw.location}: row {number} has no {label_field!r} field "
+                f"(dataset.labelField); fields: {', '.join(map(str, row)) or 'none'}"
+            )
         text = str(row[text_field])
         if not text.strip():
             raise DataError(f"{split} split {raw.location}: row {number} has an empty text")
@@ -149,12 +163,16 @@ def prepare(
     if dataset.max_eval_samples is not None:
         evaluation = evaluation.take(sampling.stratified_sample(evaluation.labels, dataset.max_eval_samples, seed))
     if len(evaluation) == 0:
-        raise DataError(f"eval split {evaluation.location}: no rows left (too few training rows to hold out "
-                        "an eval split; add dataset.eval or more data)")
+        raise DataError(
+            f"eval split {evaluation.location}: no rows left (too few training rows to hold out "
+            "an eval split; add dataset.eval or more data)"
+        )
     missing = [labels[c] for c, n in enumerate(train.counts(k)) if n == 0]
     if missing:
-        raise DataError(f"train split {train.location}: no examples of {', '.join(map(repr, missing))} "
-                        f"after sampling ({len(train)} rows); every label in spec.labels needs training rows")
+        raise DataError(
+            f"train split {train.location}: no examples of {', '.join(map(repr, missing))} "
+            f"after sampling ({len(train)} rows); every label in spec.labels needs training rows"
+        )
     data = TrainingData(labels, train, evaluation, eval_source)
     if dataset.balance == "resample":
         data.train = train.take(sampling.resample_balanced(train.labels, k, seed))

@@ -22,17 +22,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", required=True, type=Path, help="the ClassifierModel YAML")
     parser.add_argument("--candidate", required=True, help="spec.candidates[].name to train")
     parser.add_argument("--out", required=True, type=Path, help="the artifact directory to publish")
-    parser.add_argument("--data-root", type=Path, default=None,
-                        help="resolve relative dataset URIs here (default: $FRONTIER_DATA_ROOT, "
-                             "else the manifest's directory)")
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="resolve relative dataset URIs here (default: $FRONTIER_DATA_ROOT, else the manifest's directory)",
+    )
     parser.add_argument("--train-uri", default=None, help="override spec.dataset.train.uri")
     parser.add_argument("--eval-uri", default=None, help="override spec.dataset.eval.uri")
-    parser.add_argument("--max-train-samples", type=int, default=None,
-                        help="override spec.dataset.maxTrainSamples (stratified)")
+    parser.add_argument(
+        "--max-train-samples", type=int, default=None, help="override spec.dataset.maxTrainSamples (stratified)"
+    )
     parser.add_argument("--checkpoint-dir", type=Path, default=None, help="default: <out>.checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
-    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                        help="stop training after this long and export the best checkpoint so far")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop training after this long and export the best checkpoint so far",
+    )
     parser.add_argument("--stop-after-steps", type=int, default=None, help=argparse.SUPPRESS)  # tests: preemption
 
 
@@ -52,9 +61,15 @@ def main(args: argparse.Namespace) -> int:
         from frontier.trainer.pipeline import RunOptions, train_candidate
 
         options = RunOptions(
-            train_uri=args.train_uri, eval_uri=args.eval_uri, max_train_samples=args.max_train_samples,
-            checkpoint_dir=args.checkpoint_dir, resume=args.resume, stop_after_steps=args.stop_after_steps,
-            time_budget_s=args.time_budget, should_stop=lambda: stop["requested"])
+            train_uri=args.train_uri,
+            eval_uri=args.eval_uri,
+            max_train_samples=args.max_train_samples,
+            checkpoint_dir=args.checkpoint_dir,
+            resume=args.resume,
+            stop_after_steps=args.stop_after_steps,
+            time_budget_s=args.time_budget,
+            should_stop=lambda: stop["requested"],
+        )
         manifest = train_candidate(model, args.candidate, args.out, data_root=data_root, options=options)
     except (SpecError, DataError) as error:
         print(f"frontier train: bad input: {error}", file=sys.stderr)
@@ -71,6 +86,8 @@ def main(args: argparse.Namespace) -> int:
     artifact = {"uri": args.out.resolve().as_uri(), "sha256": sha256_file(args.out / MANIFEST)}
     results.publish({"artifact": artifact})
     f1 = manifest.metrics.get("macro_f1", float("nan"))
-    print(f"trained {manifest.name}/{manifest.candidate}: eval macro-F1 {f1:.4f}, "
-          f"precisions {', '.join(manifest.precisions)} → {args.out}")
+    print(
+        f"trained {manifest.name}/{manifest.candidate}: eval macro-F1 {f1:.4f}, "
+        f"precisions {', '.join(manifest.precisions)} → {args.out}"
+    )
     return 0

@@ -58,9 +58,17 @@ def export_onnx(model: Any, input_names: list[str], example: Encoded, path: Path
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(wrapper, _example(example, input_names), str(path), input_names=input_names,
-                              output_names=["logits"], dynamic_axes=axes, opset_version=opset,
-                              dynamo=False, do_constant_folding=True)
+            torch.onnx.export(
+                wrapper,
+                _example(example, input_names),
+                str(path),
+                input_names=input_names,
+                output_names=["logits"],
+                dynamic_axes=axes,
+                opset_version=opset,
+                dynamo=False,
+                do_constant_folding=True,
+            )
     except Exception as error:  # the exporter raises many types; all mean "this model did not export"
         raise TrainingError(f"ONNX export failed: {type(error).__name__}: {error}") from None
     model.eval()
@@ -75,8 +83,9 @@ class Parity:
     onnx_logits: npt.NDArray[np.float32]
 
 
-def check_parity(model: Any, onnx_path: Path, encoded: Encoded, device: torch.device,
-                 tolerance: float, texts: list[str]) -> Parity:
+def check_parity(
+    model: Any, onnx_path: Path, encoded: Encoded, device: torch.device, tolerance: float, texts: list[str]
+) -> Parity:
     reference = torch_logits(model, encoded, device)
     exported = onnx_logits(onnx_session(str(onnx_path)), encoded)
     delta = np.abs(reference - exported).max(axis=1)
@@ -86,10 +95,13 @@ def check_parity(model: Any, onnx_path: Path, encoded: Encoded, device: torch.de
         worst = np.argsort(-delta)[:WORST_LISTED]
         lines = "\n".join(
             f"  - sample {i}: |Δlogit| {delta[i]:.3g}, argmax torch {reference[i].argmax()} vs onnx "
-            f"{exported[i].argmax()}: {texts[i][:60]!r}" for i in worst)
+            f"{exported[i].argmax()}: {texts[i][:60]!r}"
+            for i in worst
+        )
         raise TrainingError(
             f"ONNX parity failed on {len(encoded)} eval samples: max |Δlogit| {parity.max_abs_delta:.3g} "
-            f"(export.parityTolerance {tolerance:g}), {int((~agree).sum())} argmax disagreement(s); worst:\n{lines}")
+            f"(export.parityTolerance {tolerance:g}), {int((~agree).sum())} argmax disagreement(s); worst:\n{lines}"
+        )
     return parity
 
 

@@ -16,11 +16,13 @@ def _digest(document: Any) -> str:
 
 def spec_digest(spec: ClassifierModelSpec, candidate: str) -> str:
     """sha256 of the candidate, dataset and export spec (camelCase wire JSON, sorted keys)."""
-    return _digest({
-        "candidate": spec.candidate(candidate).to_wire(),
-        "dataset": spec.dataset.to_wire(),
-        "export": spec.export.to_wire(),
-    })
+    return _digest(
+        {
+            "candidate": spec.candidate(candidate).to_wire(),
+            "dataset": spec.dataset.to_wire(),
+            "export": spec.export.to_wire(),
+        }
+    )
 
 
 def run_fingerprint(spec_sha: str, labels: list[str], data: dict[str, Any]) -> str:

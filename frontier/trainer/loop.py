@@ -121,13 +121,17 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
     if runtime.world_size > 1:
         wrapped = torch.nn.parallel.DistributedDataParallel(model)
     lengths = splits.train.lengths()
-    per_epoch = len(length_grouped_batches(lengths, config.batch_size, config.seed, 0,
-                                           rank=runtime.rank, world_size=runtime.world_size))
+    per_epoch = len(
+        length_grouped_batches(
+            lengths, config.batch_size, config.seed, 0, rank=runtime.rank, world_size=runtime.world_size
+        )
+    )
     steps_per_epoch = math.ceil(per_epoch / config.accumulation)
     total_steps = steps_per_epoch * config.epochs
     optimizer = _optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, linear_schedule(total_steps, math.ceil(config.warmup_ratio * total_steps)))
+        optimizer, linear_schedule(total_steps, math.ceil(config.warmup_ratio * total_steps))
+    )
     weights = torch.tensor(config.class_weights, dtype=torch.float32) if config.class_weights else None
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(runtime.device) if weights is not None else None)
 
@@ -151,32 +155,52 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
 
     def save() -> None:
         if runtime.is_main:
-            checkpoint.save(config.checkpoint_dir, {
-                "fingerprint": config.fingerprint, "model": checkpoint.trainable_state(model),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
-                "epoch": epoch, "done_in_epoch": done_in_epoch, "rng": checkpoint.rng_state(),
-                "history": [r.to_json() for r in history], "best_state": best_state,
-                "best_score": best_checkpoint(history).score if history else None,
-            })
+            checkpoint.save(
+                config.checkpoint_dir,
+                {
+                    "fingerprint": config.fingerprint,
+                    "model": checkpoint.trainable_state(model),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                    "epoch": epoch,
+                    "done_in_epoch": done_in_epoch,
+                    "rng": checkpoint.rng_state(),
+                    "history": [r.to_json() for r in history],
+                    "best_state": best_state,
+                    "best_score": best_checkpoint(history).score if history else None,
+                },
+            )
 
     def score_and_save(running_loss: float) -> None:
         nonlocal best_state
         if not runtime.is_main:
             return
         scoring_started = time.monotonic()
-        probe = metrics.macro_f1(splits.probe_labels, torch_logits(model, splits.probe, runtime.device,
-                                 autocast=runtime.autocast).argmax(1), k)
+        probe = metrics.macro_f1(
+            splits.probe_labels,
+            torch_logits(model, splits.probe, runtime.device, autocast=runtime.autocast).argmax(1),
+            k,
+        )
         eval_pred = torch_logits(model, splits.eval, runtime.device, autocast=runtime.autocast).argmax(1)
         eval_f1 = metrics.macro_f1(splits.eval_labels, eval_pred, k)
         record = CheckpointRecord(
-            step=step, epoch=round(epoch + done_in_epoch / max(1, per_epoch), 4), train_macro_f1=probe,
-            eval_macro_f1=eval_f1, eval_accuracy=metrics.accuracy(splits.eval_labels, eval_pred),
-            train_loss=running_loss, score=checkpoint_score(eval_f1, probe, config.gap_penalty))
+            step=step,
+            epoch=round(epoch + done_in_epoch / max(1, per_epoch), 4),
+            train_macro_f1=probe,
+            eval_macro_f1=eval_f1,
+            eval_accuracy=metrics.accuracy(splits.eval_labels, eval_pred),
+            train_loss=running_loss,
+            score=checkpoint_score(eval_f1, probe, config.gap_penalty),
+        )
         history.append(record)
         if best_checkpoint(history) is record:
             best_state = checkpoint.trainable_state(model)
-        print(f"frontier train: checkpoint step {step}: eval macro-F1 {eval_f1:.4f}, train {probe:.4f}, "
-              f"score {record.score:.4f}", file=sys.stderr)
+        print(
+            f"frontier train: checkpoint step {step}: eval macro-F1 {eval_f1:.4f}, train {probe:.4f}, "
+            f"score {record.score:.4f}",
+            file=sys.stderr,
+        )
         save()
         timing["scoring"] += time.monotonic() - scoring_started
 
@@ -186,8 +210,9 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
     stopped: str | None = None
     model.train()
     while epoch < config.epochs and stopped is None:
-        batches = length_grouped_batches(lengths, config.batch_size, config.seed, epoch,
-                                         rank=runtime.rank, world_size=runtime.world_size)
+        batches = length_grouped_batches(
+            lengths, config.batch_size, config.seed, epoch, rank=runtime.rank, world_size=runtime.world_size
+        )
         for index in range(done_in_epoch, len(batches)):
             rows = batches[index]
             batch = {k_: v.to(runtime.device) for k_, v in collate(splits.train, rows).items()}
@@ -212,9 +237,12 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
                 last_print = elapsed
                 rate = seen / max(elapsed - timing["scoring"], 1e-9)
                 left = (total_steps - step) * config.accumulation * config.batch_size * runtime.world_size / rate
-                print(f"frontier train: epoch {epoch + 1}/{config.epochs} step {step}/{total_steps} "
-                      f"loss {losses[0] / max(1, losses[1]):.4f} {rate:.1f} samples/s ETA {_eta(left)}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"frontier train: epoch {epoch + 1}/{config.epochs} step {step}/{total_steps} "
+                    f"loss {losses[0] / max(1, losses[1]):.4f} {rate:.1f} samples/s ETA {_eta(left)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if config.eval_steps and step % config.eval_steps == 0 and done_in_epoch != len(batches):
                 score_and_save(losses[0] / max(1, losses[1]))
             if config.stop_after_steps is not None and step >= config.stop_after_steps:
@@ -238,5 +266,14 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
     elapsed = time.monotonic() - started
     if not history or best_state is None:
         raise TrainingError("training produced no scored checkpoint")
-    return LoopResult(history, best_checkpoint(history), best_state, step, elapsed,
-                      seen / max(elapsed - timing["scoring"], 1e-9), resumed_from, stopped, log)
+    return LoopResult(
+        history,
+        best_checkpoint(history),
+        best_state,
+        step,
+        elapsed,
+        seen / max(elapsed - timing["scoring"], 1e-9),
+        resumed_from,
+        stopped,
+        log,
+    )

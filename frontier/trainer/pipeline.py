@@ -95,8 +95,9 @@ def train_candidate(
     from frontier.trainer import runtime as runtime_setup
 
     runtime = runtime_setup.setup()
-    training_data = data.prepare(effective.dataset, spec.labels, base_dir, hp.seed,
-                                 max_train_samples=options.max_train_samples)
+    training_data = data.prepare(
+        effective.dataset, spec.labels, base_dir, hp.seed, max_train_samples=options.max_train_samples
+    )
     manifest = _train(model, cand, training_data, spec_sha, out, options, runtime, base_dir)
     if runtime.world_size > 1:
         import torch.distributed
@@ -105,8 +106,16 @@ def train_candidate(
     return manifest if manifest is not None else read_manifest(out)
 
 
-def _train(model: ClassifierModel, cand: CandidateSpec, training_data: TrainingData, spec_sha: str, out: Path,
-           options: RunOptions, runtime: Any, base_dir: Path) -> ArtifactManifest | None:
+def _train(
+    model: ClassifierModel,
+    cand: CandidateSpec,
+    training_data: TrainingData,
+    spec_sha: str,
+    out: Path,
+    options: RunOptions,
+    runtime: Any,
+    base_dir: Path,
+) -> ArtifactManifest | None:
     from frontier.trainer import batching, loop, model_source
 
     hp, labels = cand.hyperparameters, model.spec.labels
@@ -118,18 +127,33 @@ def _train(model: ClassifierModel, cand: CandidateSpec, training_data: TrainingD
 
     train, evaluation = training_data.train, training_data.eval
     probe_rows = sampling.stratified_sample(train.labels, min(len(train), len(evaluation), PROBE_MAX), hp.seed)
-    splits = loop.Splits(encode(train.texts), train.labels, encode([train.texts[i] for i in probe_rows]),
-                         train.labels[probe_rows], encode(evaluation.texts), evaluation.labels)
+    splits = loop.Splits(
+        encode(train.texts),
+        train.labels,
+        encode([train.texts[i] for i in probe_rows]),
+        train.labels[probe_rows],
+        encode(evaluation.texts),
+        evaluation.labels,
+    )
     described = training_data.describe()
     config = loop.LoopConfig(
-        epochs=hp.epochs, learning_rate=hp.learning_rate, batch_size=hp.batch_size,
-        warmup_ratio=hp.warmup_ratio, weight_decay=hp.weight_decay, seed=hp.seed, gap_penalty=hp.gap_penalty,
-        eval_steps=hp.eval_steps, accumulation=hp.gradient_accumulation_steps,
+        epochs=hp.epochs,
+        learning_rate=hp.learning_rate,
+        batch_size=hp.batch_size,
+        warmup_ratio=hp.warmup_ratio,
+        weight_decay=hp.weight_decay,
+        seed=hp.seed,
+        gap_penalty=hp.gap_penalty,
+        eval_steps=hp.eval_steps,
+        accumulation=hp.gradient_accumulation_steps,
         fingerprint=fingerprint.run_fingerprint(spec_sha, labels, described),
         checkpoint_dir=options.checkpoint_dir or out.with_name(out.name + ".checkpoints"),
-        resume=options.resume, class_weights=training_data.class_weights,
-        stop_after_steps=options.stop_after_steps, time_budget_s=options.time_budget_s,
-        should_stop=options.should_stop or (lambda: False))
+        resume=options.resume,
+        class_weights=training_data.class_weights,
+        stop_after_steps=options.stop_after_steps,
+        time_budget_s=options.time_budget_s,
+        should_stop=options.should_stop or (lambda: False),
+    )
     result = loop.train(loaded.model, splits, labels, config, runtime)
     if not runtime.is_main:
         return None
@@ -142,8 +166,9 @@ def _train(model: ClassifierModel, cand: CandidateSpec, training_data: TrainingD
         shutil.rmtree(staging)
     staging.mkdir(parents=True)  # beside out: the final rename stays on one filesystem
     try:
-        manifest = _build_artifact(staging, model, cand, exportable, loaded, splits, training_data, result,
-                                   spec_sha, runtime)
+        manifest = _build_artifact(
+            staging, model, cand, exportable, loaded, splits, training_data, result, spec_sha, runtime
+        )
         publish_atomically(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -151,9 +176,18 @@ def _train(model: ClassifierModel, cand: CandidateSpec, training_data: TrainingD
     return manifest
 
 
-def _build_artifact(staging: Path, model: ClassifierModel, cand: CandidateSpec, exportable: Any, loaded: Any,
-                    splits: Any, training_data: TrainingData, result: Any, spec_sha: str,
-                    runtime: Any) -> ArtifactManifest:
+def _build_artifact(
+    staging: Path,
+    model: ClassifierModel,
+    cand: CandidateSpec,
+    exportable: Any,
+    loaded: Any,
+    splits: Any,
+    training_data: TrainingData,
+    result: Any,
+    spec_sha: str,
+    runtime: Any,
+) -> ArtifactManifest:
     import torch
 
     from frontier.trainer import batching, evaluation, export, variants
@@ -162,38 +196,67 @@ def _build_artifact(staging: Path, model: ClassifierModel, cand: CandidateSpec, 
     cpu = torch.device("cpu")
     fp32 = staging / variants.model_file("fp32")
     parity_rows = list(range(min(spec.export.parity_samples, len(training_data.eval))))
-    parity_encoded = batching.Encoded([splits.eval.input_ids[i] for i in parity_rows],
-                                      [splits.eval.token_type_ids[i] for i in parity_rows]
-                                      if splits.eval.token_type_ids is not None else None, splits.eval.pad_id)
+    parity_encoded = batching.Encoded(
+        [splits.eval.input_ids[i] for i in parity_rows],
+        [splits.eval.token_type_ids[i] for i in parity_rows] if splits.eval.token_type_ids is not None else None,
+        splits.eval.pad_id,
+    )
     export.export_onnx(exportable, loaded.input_names, parity_encoded, fp32, spec.export.opset)
-    parity = export.check_parity(exportable, fp32, parity_encoded, cpu, spec.export.parity_tolerance,
-                                 [training_data.eval.texts[i] for i in parity_rows])
+    parity = export.check_parity(
+        exportable,
+        fp32,
+        parity_encoded,
+        cpu,
+        spec.export.parity_tolerance,
+        [training_data.eval.texts[i] for i in parity_rows],
+    )
     export.save_tokenizer(loaded.tokenizer, staging / "tokenizer")
-    eval_report = evaluation.score(evaluation.torch_logits(exportable, splits.eval, cpu),
-                                   splits.eval_labels, labels)
-    calibration_rows = sampling.stratified_sample(splits.train_labels, spec.export.int8.calibration_samples,
-                                                  cand.hyperparameters.seed)
-    calibration = batching.Encoded([splits.train.input_ids[i] for i in calibration_rows],
-                                   [splits.train.token_type_ids[i] for i in calibration_rows]
-                                   if splits.train.token_type_ids is not None else None, splits.train.pad_id)
-    built = variants.build(staging, spec.export, parity, splits.eval, splits.eval_labels, calibration,
-                           loaded.input_names, labels)
+    eval_report = evaluation.score(evaluation.torch_logits(exportable, splits.eval, cpu), splits.eval_labels, labels)
+    calibration_rows = sampling.stratified_sample(
+        splits.train_labels, spec.export.int8.calibration_samples, cand.hyperparameters.seed
+    )
+    calibration = batching.Encoded(
+        [splits.train.input_ids[i] for i in calibration_rows],
+        [splits.train.token_type_ids[i] for i in calibration_rows] if splits.train.token_type_ids is not None else None,
+        splits.train.pad_id,
+    )
+    built = variants.build(
+        staging, spec.export, parity, splits.eval, splits.eval_labels, calibration, loaded.input_names, labels
+    )
     best = result.best
     summary = {
-        "macro_f1": eval_report["macro_f1"], "accuracy": eval_report["accuracy"],
-        "balanced_accuracy": eval_report["balanced_accuracy"], "best_step": best.step, "best_score": best.score,
-        "train_macro_f1": best.train_macro_f1, "train_samples_per_second": round(result.samples_per_second, 2),
-        "train_seconds": round(result.train_seconds, 1), "parity_max_abs_logit_delta": parity.max_abs_delta,
+        "macro_f1": eval_report["macro_f1"],
+        "accuracy": eval_report["accuracy"],
+        "balanced_accuracy": eval_report["balanced_accuracy"],
+        "best_step": best.step,
+        "best_score": best.score,
+        "train_macro_f1": best.train_macro_f1,
+        "train_samples_per_second": round(result.samples_per_second, 2),
+        "train_seconds": round(result.train_seconds, 1),
+        "parity_max_abs_logit_delta": parity.max_abs_delta,
     }
     metrics_doc = {
-        "summary": summary, "eval": eval_report, "best_checkpoint": best.to_json(),
-        "checkpoints": [r.to_json() for r in result.history], "precisions": built.reports,
-        "parity": {"samples": parity.samples, "max_abs_logit_delta": parity.max_abs_delta,
-                   "agreement": parity.agreement, "tolerance": spec.export.parity_tolerance},
-        "training": {"steps": result.steps, "seconds": result.train_seconds,
-                     "samples_per_second": result.samples_per_second, "device": str(runtime.device),
-                     "threads": runtime.threads, "world_size": runtime.world_size,
-                     "resumed_from_step": result.resumed_from_step, "stopped_early": result.stopped_early},
+        "summary": summary,
+        "eval": eval_report,
+        "best_checkpoint": best.to_json(),
+        "checkpoints": [r.to_json() for r in result.history],
+        "precisions": built.reports,
+        "parity": {
+            "samples": parity.samples,
+            "max_abs_logit_delta": parity.max_abs_delta,
+            "agreement": parity.agreement,
+            "tolerance": spec.export.parity_tolerance,
+        },
+        "training": {
+            "steps": result.steps,
+            "seconds": result.train_seconds,
+            "samples_per_second": result.samples_per_second,
+            "device": str(runtime.device),
+            "threads": runtime.threads,
+            "world_size": runtime.world_size,
+            "resumed_from_step": result.resumed_from_step,
+            "stopped_early": result.stopped_early,
+        },
     }
     (staging / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n")
     (staging / "predictions.json").write_text(json.dumps(built.predictions) + "\n")
@@ -201,16 +264,28 @@ def _build_artifact(staging: Path, model: ClassifierModel, cand: CandidateSpec, 
     if cand.method == "lora":
         hyperparameters["lora"] = cand.lora_settings.to_wire()
     manifest = ArtifactManifest(
-        name=model.metadata.name, candidate=cand.name, base_model=cand.base_model, family=cand.family,
-        method=cand.method, labels=list(labels), max_length=cand.hyperparameters.max_length,
-        precisions=built.entries, files={}, metrics=summary, hyperparameters=hyperparameters,
-        data=training_data.describe(), libraries=_libraries(cand.method == "lora"), spec_digest=spec_sha,
+        name=model.metadata.name,
+        candidate=cand.name,
+        base_model=cand.base_model,
+        family=cand.family,
+        method=cand.method,
+        labels=list(labels),
+        max_length=cand.hyperparameters.max_length,
+        precisions=built.entries,
+        files={},
+        metrics=summary,
+        hyperparameters=hyperparameters,
+        data=training_data.describe(),
+        libraries=_libraries(cand.method == "lora"),
+        spec_digest=spec_sha,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     notes = [*training_data.notes, *result.log] + ([result.stopped_early] if result.stopped_early else [])
     (staging / "MODEL_CARD.md").write_text(card.render(manifest, eval_report, notes))
     manifest.files = describe_files(staging)
     write_manifest(staging, manifest)
-    print(f"frontier train: exported {', '.join(built.entries)}; parity max |Δlogit| {parity.max_abs_delta:.2e}",
-          file=sys.stderr)
+    print(
+        f"frontier train: exported {', '.join(built.entries)}; parity max |Δlogit| {parity.max_abs_delta:.2e}",
+        file=sys.stderr,
+    )
     return manifest

@@ -60,9 +60,16 @@ def quantize_int8_static(source: Path, target: Path, calibration: Encoded, input
             return next(self.batches, None)
 
     try:
-        quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, per_channel=False,
-                        calibrate_method=CalibrationMethod.MinMax)
+        quantize_static(
+            str(source),
+            str(target),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+            per_channel=False,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
     except Exception as error:  # onnxruntime.quantization raises plain Exceptions
         raise TrainingError(f"export.precisions int8: static quantization failed: {error}") from None
     return STATIC_METHOD.format(n=len(calibration))
@@ -84,11 +91,13 @@ def convert_bf16_weights(source: Path, target: Path) -> str:
         # Round to nearest even bf16: keep the top 16 bits of the float32 pattern after rounding.
         bits = values.view(np.uint32).astype(np.uint64)
         rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
-        stored = helper.make_tensor(init.name + "__bf16", TensorProto.BFLOAT16, list(init.dims),
-                                    rounded.tobytes(), raw=True)
+        stored = helper.make_tensor(
+            init.name + "__bf16", TensorProto.BFLOAT16, list(init.dims), rounded.tobytes(), raw=True
+        )
         kept.append(stored)
-        casts.append(helper.make_node("Cast", [stored.name], [init.name], to=TensorProto.FLOAT,
-                                      name=init.name + "__to_fp32"))
+        casts.append(
+            helper.make_node("Cast", [stored.name], [init.name], to=TensorProto.FLOAT, name=init.name + "__to_fp32")
+        )
     del graph.initializer[:]
     graph.initializer.extend(kept)
     nodes = list(graph.node)

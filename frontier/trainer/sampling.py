@@ -92,7 +92,7 @@ def resample_balanced(labels: Labels, num_classes: int, seed: int) -> Indices:
 
 
 def class_weights(labels: Labels, num_classes: int) -> npt.NDArray[np.float64]:
-    """"Balanced" weights N / (K · n_c) for a weighted cross-entropy; 0 for an absent class."""
+    """ "Balanced" weights N / (K · n_c) for a weighted cross-entropy; 0 for an absent class."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64)
     weights = np.zeros(num_classes, dtype=np.float64)
     nonzero = counts > 0

@@ -50,8 +50,13 @@ def build(
     reference = onnx_logits(onnx_session(str(fp32_path)), eval_encoded)
     fp32_report = metrics.report(eval_labels, reference.argmax(1), labels)
     out.entries["fp32"] = PrecisionEntry(
-        model=fp32_path.name, macro_f1=fp32_report["macro_f1"], accuracy=fp32_report["accuracy"],
-        max_abs_logit_delta=parity.max_abs_delta, agreement=parity.agreement, method=FP32_METHOD)
+        model=fp32_path.name,
+        macro_f1=fp32_report["macro_f1"],
+        accuracy=fp32_report["accuracy"],
+        max_abs_logit_delta=parity.max_abs_delta,
+        agreement=parity.agreement,
+        method=FP32_METHOD,
+    )
     out.predictions["fp32"] = reference.argmax(1).tolist()
     out.reports["fp32"] = fp32_report
     for precision in export.precisions:
@@ -67,9 +72,13 @@ def build(
         logits = onnx_logits(onnx_session(str(path)), eval_encoded)
         report = metrics.report(eval_labels, logits.argmax(1), labels)
         out.entries[precision] = PrecisionEntry(
-            model=path.name, macro_f1=report["macro_f1"], accuracy=report["accuracy"],
+            model=path.name,
+            macro_f1=report["macro_f1"],
+            accuracy=report["accuracy"],
             max_abs_logit_delta=float(np.abs(logits - reference).max()),
-            agreement=float((logits.argmax(1) == reference.argmax(1)).mean()), method=method)
+            agreement=float((logits.argmax(1) == reference.argmax(1)).mean()),
+            method=method,
+        )
         out.predictions[precision] = logits.argmax(1).tolist()
         out.reports[precision] = report
     return out
