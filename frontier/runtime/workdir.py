@@ -14,20 +14,11 @@ Re-running with the same work directory resumes: steps whose input digests match
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from frontier.api.status import ClassifierModelStatus, Metrics
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(temporary, path)
+from frontier.files import write_text_atomically
 
 
 @dataclass(frozen=True)
@@ -74,7 +65,7 @@ class Workdir:
 
     def write_state(self, state: RunState) -> None:
         text = json.dumps({"generation": state.generation, "specDigest": state.spec_digest}, indent=2)
-        write_atomically(self.root / "state.json", text + "\n")
+        write_text_atomically(self.root / "state.json", text + "\n")
 
     def read_status(self) -> ClassifierModelStatus:
         if not self.status_file.is_file():
@@ -82,11 +73,11 @@ class Workdir:
         return ClassifierModelStatus.model_validate_json(self.status_file.read_text())
 
     def write_status(self, status: ClassifierModelStatus) -> None:
-        write_atomically(self.status_file, json.dumps(status.to_wire(), indent=2) + "\n")
+        write_text_atomically(self.status_file, json.dumps(status.to_wire(), indent=2) + "\n")
 
     def cached_metrics(self, key: str) -> Metrics | None:
         path = self.benchmarks / f"{key}.json"
         return Metrics.model_validate_json(path.read_text()) if path.is_file() else None
 
     def cache_metrics(self, key: str, metrics: Metrics) -> None:
-        write_atomically(self.benchmarks / f"{key}.json", json.dumps(metrics.to_wire(), indent=2) + "\n")
+        write_text_atomically(self.benchmarks / f"{key}.json", json.dumps(metrics.to_wire(), indent=2) + "\n")

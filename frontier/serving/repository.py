@@ -40,6 +40,7 @@ from typing import Any
 from frontier.api.spec import ServingSpec
 from frontier.artifact import ArtifactManifest, read_manifest, sha256_file
 from frontier.errors import ArtifactError, ServingError
+from frontier.files import write_text_atomically
 from frontier.serving import configs
 from frontier.serving.triton_models import model_file
 
@@ -55,14 +56,6 @@ class PublishedVersion:
     artifact: str
     manifest_sha256: str
     labels: list[str]
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(temporary, path)
 
 
 class ModelRepository:

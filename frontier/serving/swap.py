@@ -25,8 +25,9 @@ import time
 from dataclasses import dataclass
 
 from frontier.errors import ServingError
+from frontier.files import write_text_atomically
 from frontier.serving.client import TritonClient
-from frontier.serving.repository import ModelRepository, write_text_atomically
+from frontier.serving.repository import ModelRepository
 
 
 @dataclass(frozen=True)
