@@ -23,7 +23,7 @@ from typing import Any
 from frontier.api.resource import ClassifierModel
 from frontier.api.spec import CandidateSpec, ClassifierModelSpec, DataSource
 from frontier.artifact import ArtifactManifest, describe_files, publish_atomically, read_manifest, write_manifest
-from frontier.errors import FieldError, SpecError
+from frontier.errors import DataError, FieldError, SpecError
 from frontier.trainer import card, data, fingerprint, sampling
 from frontier.trainer.data import TrainingData
 
@@ -98,12 +98,23 @@ def train_candidate(
     training_data = data.prepare(
         effective.dataset, spec.labels, base_dir, hp.seed, max_train_samples=options.max_train_samples
     )
+    _check_calibration(effective, len(training_data.train))
     manifest = _train(model, cand, training_data, spec_sha, out, options, runtime, base_dir)
     if runtime.world_size > 1:
         import torch.distributed
 
         torch.distributed.barrier()  # rank 0 exports and publishes; the other ranks wait for it
     return manifest if manifest is not None else read_manifest(out)
+
+
+def _check_calibration(spec: ClassifierModelSpec, train_rows: int) -> None:
+    """Static INT8 calibrates on training rows: asking for more than there are is a mistake, said before training."""
+    int8 = spec.export.int8
+    if "int8" in spec.export.precisions and int8.mode == "static" and int8.calibration_samples > train_rows:
+        raise DataError(
+            f"spec.export.int8.calibrationSamples ({int8.calibration_samples}) exceeds the {train_rows} training "
+            "rows left after sampling; lower it or add data"
+        )
 
 
 def _train(
