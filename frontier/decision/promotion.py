@@ -117,12 +117,15 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
 
     winner = best(versions, policy)
     if winner is None:
-        measured = len(versions)
+        why_not = "; ".join(
+            f"v{s.version}: " + ("; ".join(s.failures) if s.failures else (s.note or "no utility"))
+            for s in table
+        )
         return outcome(
             "keep" if promoted else "refuse",
             promoted,
             "NoQualifyingVersion",
-            f"none of {measured} measured version(s) is Pareto-optimal, eligible and within guardrails"
+            f"none of {len(versions)} measured version(s) is eligible and within guardrails ({why_not})"
             + (f"; keeping v{promoted}" if promoted else ""),
         )
 

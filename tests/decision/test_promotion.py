@@ -98,3 +98,11 @@ def test_tau_moves_the_winner_between_fast_and_accurate():
     accurate, fast = v(1, 0.95, 400, 5.0), v(2, 0.85, 50, 5.0)
     assert promotion.decide([accurate, fast], None, dataclasses.replace(AUTO, tau_ms=5000)).version == 1
     assert promotion.decide([accurate, fast], None, dataclasses.replace(AUTO, tau_ms=100)).version == 2
+
+
+def test_a_refusal_says_what_each_version_failed():
+    policy = dataclasses.replace(AUTO, guardrails=Guardrails(min_macro_f1=0.85))
+    outcome = promotion.decide([v(1, 0.8417, 8.6, 0.46), v(2, 0.8404, 5.5, 0.29)], None, policy)
+    assert (outcome.action, outcome.version) == ("refuse", None)
+    assert "v1: macro-F1 0.8417 < minMacroF1 0.8500" in outcome.message
+    assert "v2: macro-F1 0.8404 < minMacroF1 0.8500" in outcome.message
