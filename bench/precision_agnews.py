@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per concurrency level")
     parser.add_argument("--eval-samples", type=int, default=2000, help="AG News test rows scored for macro-F1")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--queue-delay-us", type=int, default=500, help="dynamic batching delay (spec default)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "precision_agnews.json")
     args = parser.parse_args()
 
@@ -62,7 +63,7 @@ def main() -> int:
     print(f"model: {source}\nCPU: {model_name}, {os.cpu_count()} cores; flags: {' '.join(flags)}", flush=True)
 
     serving = ServingSpec(
-        model_name="agnews", max_batch_size=8, dynamic_batching=DynamicBatching(max_queue_delay_microseconds=2000),
+        model_name="agnews", max_batch_size=8, dynamic_batching=DynamicBatching(max_queue_delay_microseconds=args.queue_delay_us),
         intra_op_threads=args.threads,
     )
     spec = BenchmarkSpec(requests=args.requests, warmup_requests=50, concurrency=[1, 32])
