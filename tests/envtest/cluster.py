@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,21 @@ class EnvtestCluster:
                     return crd
             time.sleep(0.1)
         raise TimeoutError(f"CRD {name} not Established after {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def running_cluster(directory: Path) -> Iterator[EnvtestCluster]:
+    """A started cluster for a test fixture: skipped without binaries, failed instead when they are required."""
+    import pytest
+
+    reason = missing_binaries()
+    if reason is not None:
+        if required():
+            pytest.fail(f"envtest required (FRONTIER_REQUIRE_ENVTEST=1) but {reason}")
+        pytest.skip(reason)
+    env = EnvtestCluster.create(directory)
+    env.start()
+    try:
+        yield env
+    finally:
+        env.stop()

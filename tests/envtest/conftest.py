@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .cluster import EnvtestCluster, missing_binaries, required
+from .cluster import EnvtestCluster, running_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "classifiermodel.yaml"
@@ -34,17 +34,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvtestCluster]:
-    reason = missing_binaries()
-    if reason is not None:
-        if required():
-            pytest.fail(f"envtest required (FRONTIER_REQUIRE_ENVTEST=1) but {reason}")
-        pytest.skip(reason)
-    env = EnvtestCluster.create(tmp_path_factory.mktemp("envtest"))
-    env.start()
-    try:
+    with running_cluster(tmp_path_factory.mktemp("envtest")) as env:
         yield env
-    finally:
-        env.stop()
 
 
 @pytest.fixture(scope="session")

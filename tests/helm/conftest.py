@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.envtest.cluster import EnvtestCluster, missing_binaries, required
+from tests.envtest.cluster import EnvtestCluster, running_cluster
 
 INSTALL_TESTS = Path(__file__).parent / "test_install.py"
 
@@ -22,14 +22,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvtestCluster]:
-    reason = missing_binaries()
-    if reason is not None:
-        if required():
-            pytest.fail(f"envtest required (FRONTIER_REQUIRE_ENVTEST=1) but {reason}")
-        pytest.skip(reason)
-    env = EnvtestCluster.create(tmp_path_factory.mktemp("helm-envtest"))
-    env.start()
-    try:
+    with running_cluster(tmp_path_factory.mktemp("helm-envtest")) as env:
         yield env
-    finally:
-        env.stop()
