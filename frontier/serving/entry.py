@@ -35,7 +35,7 @@ from frontier.errors import FrontierError, ServingError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", required=True, type=Path, help="the ClassifierModel manifest (YAML)")
     parser.add_argument("--version", required=True, type=int, help="the version number to benchmark")
-    parser.add_argument("--url", "--endpoint", dest="url", required=True, help="Triton's HTTP endpoint, host:port")
+    parser.add_argument("--url", "--endpoint", dest="url", default=None, help="Triton's HTTP endpoint, host:port")
     parser.add_argument("--artifact", default=None, help="publish this artifact's --precision as --version first")
     parser.add_argument("--model-repository", type=Path, default=None, help="the Triton model repository (a path)")
     parser.add_argument("--candidate", default=None, help="the candidate the version belongs to (for logs)")
@@ -80,6 +80,13 @@ def main(args: argparse.Namespace) -> int:
     from frontier.trainer.data import map_rows
     from frontier.trainer.sources import read_source
 
+    if not args.url:
+        print(
+            "frontier bench: no Triton endpoint: pass --url, or set spec.serving.endpoint "
+            "(or the operator's --triton-endpoint)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         model = resource.load(args.manifest)
         spec = model.spec

@@ -114,3 +114,17 @@ def test_frontier_bench_fails_cleanly_when_triton_is_unreachable(tmp_path: Path)
     )
     assert code == 1
     assert not (tmp_path / "m.json").exists()
+
+
+def test_frontier_bench_without_an_endpoint_says_where_to_set_one() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "frontier.cli", "bench", "--manifest", str(root / "examples" / "quickstart.yaml"),
+         "--version", "1"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert "no Triton endpoint" in result.stderr and "spec.serving.endpoint" in result.stderr
