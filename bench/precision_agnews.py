@@ -63,7 +63,9 @@ def main() -> int:
     print(f"model: {source}\nCPU: {model_name}, {os.cpu_count()} cores; flags: {' '.join(flags)}", flush=True)
 
     serving = ServingSpec(
-        model_name="agnews", max_batch_size=8, dynamic_batching=DynamicBatching(max_queue_delay_microseconds=args.queue_delay_us),
+        model_name="agnews",
+        max_batch_size=8,
+        dynamic_batching=DynamicBatching(max_queue_delay_microseconds=args.queue_delay_us),
         intra_op_threads=args.threads,
     )
     spec = BenchmarkSpec(requests=args.requests, warmup_requests=50, concurrency=[1, 32])
