@@ -118,8 +118,7 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
     winner = best(versions, policy)
     if winner is None:
         why_not = "; ".join(
-            f"v{s.version}: " + ("; ".join(s.failures) if s.failures else (s.note or "no utility"))
-            for s in table
+            f"v{s.version}: " + ("; ".join(s.failures) if s.failures else (s.note or "no utility")) for s in table
         )
         return outcome(
             "keep" if promoted else "refuse",
