@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import random
 import threading
-from typing import Any
+from typing import Any, cast
 
 from frontier.operator.settings import OperatorSettings, from_environment
 
@@ -101,6 +101,7 @@ async def operate(
             standalone=settings.peering is None,
             peering_name=settings.peering,
             priority=peering_priority(settings),
+            identity=cast(Any, settings.identity),  # kopf's Identity is a NewType of str, not exported
             liveness_endpoint=settings.liveness,
             memo=kopf.Memo(frontier=Context(settings=settings, kube=kube)),
             stop_flag=stop_flag,

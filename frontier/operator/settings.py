@@ -39,6 +39,9 @@ class OperatorSettings:
     priority: int | None = None
     """kopf peering priority: the live replica with the highest one is active. Replicas must differ
     (kopf pauses *all* peers of equal priority), so None picks a random one when peering."""
+    identity: str | None = None
+    """This replica's name in the KopfPeering status; None lets kopf take ``$POD_ID`` (the chart sets
+    it to the pod's name) or make one up from user, host and start time."""
     liveness: str | None = "http://0.0.0.0:8081/healthz"
     metrics_port: int | None = 8080
     kubeconfig: str | None = None

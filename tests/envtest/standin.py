@@ -38,12 +38,12 @@ def _now() -> str:
 
 
 class RunningOperator:
-    def __init__(self, settings: OperatorSettings) -> None:
+    def __init__(self, settings: OperatorSettings, name: str = "frontier-operator") -> None:
         self.settings = settings
         self.stop_flag = threading.Event()
         self.ready_flag = threading.Event()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="frontier-operator", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
         try:
@@ -51,10 +51,16 @@ class RunningOperator:
         except BaseException as error:  # surfaced by __exit__
             self.error = error
 
-    def __enter__(self) -> RunningOperator:
+    def start(self) -> None:
         self.thread.start()
+
+    def wait_ready(self) -> None:
         if not self.ready_flag.wait(30):
             raise TimeoutError(f"operator not ready: {self.error!r}")
+
+    def __enter__(self) -> RunningOperator:
+        self.start()
+        self.wait_ready()
         return self
 
     def stop(self) -> None:
