@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--plain-steps", type=int, default=30)
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--pooling", choices=["auto", "native", "mean"], default="auto", help="the candidate's head")
     args = parser.parse_args()
 
     from frontier.api.resource import parse
@@ -124,7 +125,7 @@ def main() -> None:
             "labels": labels,
             "dataset": {"train": {"uri": str(root / "train.jsonl")}, "maxTrainSamples": args.train_samples,
                         "evalFraction": 0.05, "maxEvalSamples": 1000},
-            "candidates": [{"name": "minilm", "baseModel": MINILM, "hyperparameters": {
+            "candidates": [{"name": "minilm", "baseModel": MINILM, "pooling": args.pooling, "hyperparameters": {
                 "epochs": args.epochs, "learningRate": 1e-4, "batchSize": 32, "maxLength": max_length,
                 "warmupRatio": 0.06, "gapPenalty": 0.5}}],
             "export": {"precisions": ["fp32", "int8"], "paritySamples": 256},
@@ -134,7 +135,8 @@ def main() -> None:
     started = time.monotonic()
     manifest = train_candidate(parse(document), "minilm", artifact,
                                options=RunOptions(time_budget_s=args.budget, checkpoint_dir=args.out / "checkpoints"))
-    result["frontier"] = {"wall_seconds_incl_export": time.monotonic() - started, **manifest.metrics}
+    result["frontier"] = {"wall_seconds_incl_export": time.monotonic() - started, "pooling": manifest.pooling,
+                          **manifest.metrics}
     test_rows = read_jsonl(root / TEST_FILE[args.dataset])
     test_labels = np.array([labels.index(r["label"]) for r in test_rows])
     from transformers import AutoTokenizer

@@ -62,6 +62,8 @@ class ArtifactManifest(BaseModel):
     base_model: str
     family: str
     method: str
+    pooling: str = "native"
+    """What the classifier head reads: ``native`` (the architecture's head) or ``mean`` of token states."""
     labels: list[str]
     max_length: int
     tokenizer: str = "tokenizer"

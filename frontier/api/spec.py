@@ -26,6 +26,7 @@ TRITON_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 Precision = Literal["fp32", "int8", "bf16"]
 Family = Literal["encoder", "decoder"]
 Method = Literal["full", "lora"]
+Pooling = Literal["auto", "native", "mean"]
 Balance = Literal["none", "classWeights", "resample"]
 DataFormat = Literal["jsonl", "csv", "parquet"]
 Percentile = Literal["p50", "p95", "p99"]
@@ -152,6 +153,11 @@ class CandidateSpec(ApiModel):
                     "lora settings apply only to method: lora",
                     ".lora",
                 ),
+                _cel(
+                    "self.pooling != 'mean' || (self.family == 'encoder' && self.method == 'full')",
+                    "pooling: mean applies to fully fine-tuned encoders",
+                    ".pooling",
+                ),
             ]
         }
     )
@@ -163,6 +169,11 @@ class CandidateSpec(ApiModel):
     family: Family = "encoder"
     method: Method = "full"
     lora: LoraSpec | None = None
+    pooling: Pooling = "auto"
+    """What the classifier head reads: ``native`` is the architecture's own head (BERT's pooled [CLS],
+    a decoder's last token), ``mean`` the masked mean of the token states (what sentence-transformers
+    encoders are trained for), ``auto`` the mean where the base model's sentence-transformers config
+    says it was pretrained that way, else native."""
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     resources: Resources = Field(default_factory=Resources)
     image: Annotated[str, Field(min_length=1, max_length=512)] | None = None
@@ -172,6 +183,11 @@ class CandidateSpec(ApiModel):
     def _lora_only_with_lora(self) -> CandidateSpec:
         if self.lora is not None and self.method != "lora":
             raise RuleViolation("lora", f"lora settings apply only to method: lora (method is {self.method!r})")
+        if self.pooling == "mean" and (self.family, self.method) != ("encoder", "full"):
+            raise RuleViolation(
+                "pooling",
+                f"pooling: mean applies to fully fine-tuned encoders (not a {self.family} with method {self.method})",
+            )
         return self
 
     @property

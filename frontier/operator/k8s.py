@@ -129,6 +129,16 @@ class Kube:
                 return False
             raise
 
+    def delete_job(self, namespace: str, name: str) -> bool:
+        """True when deleted, False when it was already gone. Its pods go with it (Background)."""
+        try:
+            self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background", _preload_content=False)
+            return True
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+
     def delete_jobs(self, namespace: str, model: str) -> int:
         names = list(self.list_jobs(namespace, model))
         for name in names:

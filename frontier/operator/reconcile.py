@@ -20,7 +20,7 @@ from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, Condition, ModelVersion
 from frontier.decision import lifecycle
 from frontier.errors import ServingError
-from frontier.operator import generations, jobs, metrics, observe, results, triton
+from frontier.operator import generations, jobs, metrics, observe, results, superseded, triton
 from frontier.operator.k8s import JSON, Kube
 from frontier.operator.settings import OperatorSettings
 
@@ -102,6 +102,13 @@ class _Run:
         if self.kube.create_job(job):
             metrics.JOBS.labels(role, "created").inc()
             self.event("Normal", "TrainingStarted" if role == "train" else "BenchmarkStarted", f"created Job {name}")
+
+    def cancel_superseded(self, status: ClassifierModelStatus, generation: int) -> None:
+        for name, why in superseded.superseded_jobs(self.jobs, status, generation).items():
+            if self.kube.delete_job(self.target.namespace, name):
+                metrics.JOBS.labels(self.jobs[name]["metadata"]["labels"][jobs.LABEL_ROLE], "cancelled").inc()
+                self.event("Normal", "JobCancelled", f"deleted Job {name}: it {why}")
+            del self.jobs[name]
 
     # ------------------------------------------------------------------------------ training
 
@@ -279,6 +286,7 @@ def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | Non
 
     run = _Run(kube, body, spec, settings, now)
     status = lifecycle.plan_versions(spec, trained_at, _strip_note(before), now)
+    run.cancel_superseded(status, trained_at)
     status = run.training(status)
     status = run.benchmarks(status)
     status = lifecycle.apply_decision(spec, status, now, trained_at)

@@ -16,7 +16,8 @@ def render(manifest: ArtifactManifest, report: dict[str, Any], notes: list[str])
     lines = [
         f"# {manifest.name} / {manifest.candidate}",
         "",
-        f"A text classifier ({manifest.family}, {manifest.method} fine-tuning) trained from "
+        f"A text classifier ({manifest.family}, {manifest.method} fine-tuning, {manifest.pooling} pooling) "
+        "trained from "
         f"`{manifest.base_model}` by Frontier. Labels, in output order: "
         f"{', '.join(f'`{label}`' for label in manifest.labels)}. "
         f"Inputs are truncated to {manifest.max_length} tokens.",

@@ -57,22 +57,30 @@ class LoadedModel:
     input_names: list[str]
     """The ONNX/model inputs: input_ids, attention_mask and token_type_ids when the tokenizer makes them."""
     location: str
+    pooling: str = "native"
+    """What the head reads: ``native`` (the architecture's own head) or ``mean`` (see ``pooling.py``)."""
 
 
 def load_for_training(candidate: CandidateSpec, labels: list[str], base_dir: Path | None = None) -> LoadedModel:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     location = resolve_base_model(candidate.base_model, base_dir)
+    pooling = head_pooling(candidate, location)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         id2label = dict(enumerate(labels))
-        model = AutoModelForSequenceClassification.from_pretrained(
-            location,
-            num_labels=len(labels),
-            id2label=id2label,
-            label2id={name: i for i, name in id2label.items()},
-            ignore_mismatched_sizes=True,
-        )
+        if pooling == "mean":
+            from frontier.trainer.pooling import mean_pooling_classifier
+
+            model = mean_pooling_classifier(location, labels)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                location,
+                num_labels=len(labels),
+                id2label=id2label,
+                label2id={name: i for i, name in id2label.items()},
+                ignore_mismatched_sizes=True,
+            )
     except (OSError, ValueError) as error:
         raise TrainingError(f"base model {candidate.base_model}: cannot load from {location}: {error}") from None
     if candidate.family == "decoder":
@@ -88,7 +96,18 @@ def load_for_training(candidate: CandidateSpec, labels: list[str], base_dir: Pat
     names = ["input_ids", "attention_mask"]
     if "token_type_ids" in getattr(tokenizer, "model_input_names", []):
         names.append("token_type_ids")
-    return LoadedModel(model, tokenizer, names, location)
+    return LoadedModel(model, tokenizer, names, location, pooling)
+
+
+def head_pooling(candidate: CandidateSpec, location: str) -> str:
+    """``mean`` or ``native``: the spec's choice, or for ``auto`` what the base model was pretrained with."""
+    if candidate.pooling != "auto":
+        return candidate.pooling
+    if (candidate.family, candidate.method) != ("encoder", "full"):
+        return "native"
+    from frontier.trainer.pooling import pretrained_pooling
+
+    return pretrained_pooling(location)
 
 
 def _with_lora(model: Any, candidate: CandidateSpec) -> Any:

@@ -280,6 +280,7 @@ def _build_artifact(
         base_model=cand.base_model,
         family=cand.family,
         method=cand.method,
+        pooling=loaded.pooling,
         labels=list(labels),
         max_length=cand.hyperparameters.max_length,
         precisions=built.entries,

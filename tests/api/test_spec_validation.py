@@ -79,6 +79,15 @@ def test_lora_settings_on_a_full_fine_tune_are_refused_at_the_lora_field(manifes
     assert "method: lora" in errors["spec.candidates[0].lora"]
 
 
+def test_mean_pooling_is_refused_for_a_lora_decoder_at_the_pooling_field(manifest):
+    manifest["spec"]["candidates"][0].update(family="decoder", method="lora", pooling="mean")
+    assert "fully fine-tuned encoders" in errors_of(manifest)["spec.candidates[0].pooling"]
+
+
+def test_pooling_defaults_to_auto(manifest):
+    assert api.parse(manifest).spec.candidates[0].pooling == "auto"
+
+
 def test_a_candidate_name_must_be_a_dns_label(manifest):
     manifest["spec"]["candidates"][0]["name"] = "MiniLM_v2"
     assert "spec.candidates[0].name" in errors_of(manifest)

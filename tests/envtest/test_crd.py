@@ -84,6 +84,10 @@ def _eval_fraction_with_eval(m: dict[str, Any]) -> None:
     m["spec"]["dataset"]["eval"] = {"uri": "pkg://frontier-demo/eval.jsonl"}
 
 
+def _mean_pooling_on_lora(m: dict[str, Any]) -> None:
+    m["spec"]["candidates"][0].update(family="decoder", method="lora", pooling="mean")
+
+
 def _bad_name_pattern(m: dict[str, Any]) -> None:
     m["spec"]["candidates"][0]["name"] = "Not_A_Label"
 
@@ -96,6 +100,7 @@ INVALID = {
     "duplicate-candidate": (_duplicate_candidate, "spec.candidates[1]", "Duplicate value"),
     "duplicate-label": (_duplicate_label, "spec.labels[2]", "Duplicate value"),
     "lora-on-full": (_lora_on_full, "spec.candidates[0].lora", "lora settings apply only to method: lora"),
+    "mean-pooling-on-lora": (_mean_pooling_on_lora, "spec.candidates[0].pooling", "applies to fully fine-tuned"),
     "tau-zero": (_tau_zero, "spec.promotion.tau", "tau must be greater than 0"),
     "bf16-onnxruntime": (_bf16_onnxruntime, "spec.export.precisions", "bf16 versions are served by the python backend"),
     "evalfraction-with-eval": (_eval_fraction_with_eval, "spec.dataset.evalFraction", "evalFraction applies only"),

