@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKDIR ?= runs/quickstart
 
-.PHONY: quickstart test lint typecheck envtest install
+.PHONY: quickstart test lint typecheck envtest install crds
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ install: $(BIN)/.installed
 
 quickstart: install
 	$(BIN)/frontier run examples/quickstart.yaml --workdir $(WORKDIR)
+
+# The CRD is generated from the pydantic API; the chart ships the same file (tests check both).
+crds: install
+	$(BIN)/frontier crd -o crds/classifiermodel.yaml
+	cp crds/classifiermodel.yaml helm/frontier/crds/classifiermodel.yaml
 
 envtest:
 	bash .ci/build-envtest.sh

@@ -7,6 +7,7 @@ step with what these functions say:
 - ``plan_versions``: a version entry per candidate × precision of the current spec generation, with
   numbers that never change once given;
 - ``record_failure`` / ``record_metrics``: what training and benchmarks observed;
+- ``reprice``: every measured version's cost under the spec's current prices;
 - ``apply_decision``: utility, Pareto front, rollback or promotion, the explanation;
 - ``summarize``: phase, conditions and observedGeneration.
 """
@@ -26,7 +27,7 @@ from frontier.api.status import (
     PromotionRecord,
     VersionScore,
 )
-from frontier.decision import promotion, rollback, variants
+from frontier.decision import pricing, promotion, rollback, variants
 from frontier.decision.values import Guardrails, Measured, Policy
 
 IN_TRAINING = {"Pending", "Training", "Trained"}
@@ -118,6 +119,21 @@ def record_metrics(
     return _replace(status, number, metrics=metrics, state=state, reason=None, message=None)
 
 
+def reprice(spec: ClassifierModelSpec, status: ClassifierModelStatus) -> ClassifierModelStatus:
+    """Each measured version's ``costPer1M`` under ``spec.benchmark.pricing`` as it is now (see ``pricing``)."""
+    prices = spec.benchmark.pricing
+    versions, changed = [], False
+    for v in status.versions:
+        m = v.metrics
+        if m is not None and (prices.cost_model == "occupancy" or m.throughput_rps > 0):
+            now = pricing.cost_per_1m(prices, m.p50_ms, m.throughput_rps)
+            if abs(now - m.cost_per_1m) > 1e-9 * max(1.0, now):
+                v = v.model_copy(update={"metrics": m.model_copy(update={"cost_per_1m": now})})
+                changed = True
+        versions.append(v)
+    return status.model_copy(update={"versions": versions}) if changed else status
+
+
 def _measured(version: ModelVersion) -> Measured:
     assert version.metrics is not None
     m = version.metrics
@@ -140,6 +156,7 @@ def apply_decision(
 ) -> ClassifierModelStatus:
     """Score the measured versions of the current generation and decide what the stable name serves."""
     generation = current_generation(status) if generation is None else generation
+    status = reprice(spec, status)
     pool = [v for v in status.versions if v.spec_generation == generation and v.state in MEASURED and v.metrics]
     if not pool:
         return status

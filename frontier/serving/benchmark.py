@@ -35,7 +35,7 @@ from typing import Any
 
 from frontier.api.spec import BenchmarkSpec, Pricing
 from frontier.api.status import Metrics
-from frontier.decision import cost
+from frontier.decision import pricing as prices
 from frontier.errors import ServingError
 from frontier.serving import loadgen, scoring
 
@@ -89,19 +89,6 @@ class BenchmarkReport:
         }
 
 
-def instance_of(pricing: Pricing) -> cost.Instance:
-    hardware = pricing.hardware
-    return cost.Instance(
-        vcpus=hardware.vcpus,
-        memory_gib=hardware.memory_gib,
-        gpus=hardware.gpus,
-        vcpu_hour_usd=pricing.vcpu_hour_usd,
-        memory_gib_hour_usd=pricing.memory_gib_hour_usd,
-        gpu_hour_usd=pricing.gpu_hour_usd,
-        request_fee_per_1m_usd=pricing.request_fee_per_1m_usd,
-    )
-
-
 def capacity_level(levels: Sequence[LevelResult], max_p95_ms: float | None) -> LevelResult:
     """The highest-throughput level within the p95 guardrail (any level when none meets it)."""
     usable = [lv for lv in levels if lv.requests > 0]
@@ -113,12 +100,10 @@ def capacity_level(levels: Sequence[LevelResult], max_p95_ms: float | None) -> L
 
 def price(levels: Sequence[LevelResult], pricing: Pricing, max_p95_ms: float | None) -> tuple[float, LevelResult]:
     """(cost per 1M requests, the level that priced it)."""
-    instance = instance_of(pricing)
-    if pricing.cost_model == "occupancy":
-        latency = min((lv for lv in levels if lv.requests > 0), key=lambda lv: lv.concurrency)
-        return cost.occupancy(latency.p50_ms, instance), latency
+    latency = min((lv for lv in levels if lv.requests > 0), key=lambda lv: lv.concurrency)
     capacity = capacity_level(levels, max_p95_ms)
-    return cost.dedicated(capacity.throughput_rps, instance), capacity
+    priced = latency if pricing.cost_model == "occupancy" else capacity
+    return prices.cost_per_1m(pricing, latency.p50_ms, capacity.throughput_rps), priced
 
 
 async def measure(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from frontier import api
 from frontier.api.status import ClassifierModelStatus, Metrics
 from frontier.decision import lifecycle
@@ -147,3 +149,33 @@ def test_once_a_new_generation_wins_the_old_promoted_version_retires(manifest):
     status = lifecycle.apply_decision(spec, status, T2)
     assert status.promoted.version == 5
     assert status.version(1).state == "Retired" and status.version(5).state == "Promoted"
+
+
+def test_costs_follow_the_declared_prices_without_a_new_benchmark(manifest):
+    spec = spec_of(manifest)
+    status = measured_status(spec, {1: metrics(0.9, 50, 2.65), 3: metrics(0.9, 20, 1.06)})
+    status = lifecycle.apply_decision(spec, status, T1)
+    before = {v.version: v.metrics.cost_per_1m for v in status.versions if v.metrics}
+    assert before[1] == pytest.approx(0.053 * 50) and before[3] == pytest.approx(0.053 * 20)
+
+    manifest["spec"]["benchmark"] = {"pricing": {"vcpuHourUsd": 2 * 0.0864, "memoryGibHourUsd": 2 * 0.009}}
+    repriced = lifecycle.apply_decision(api.parse(manifest).spec, status, T2)
+    after = {v.version: v.metrics.cost_per_1m for v in repriced.versions if v.metrics}
+    assert after == {n: pytest.approx(2 * cost) for n, cost in before.items()}
+    assert repriced.promoted.cost_per_1m == pytest.approx(after[repriced.promoted.version])
+    assert [v.metrics.p50_ms for v in repriced.versions if v.metrics] == [50, 20]  # the measurement is kept
+
+
+def test_a_dedicated_price_model_prices_the_measured_throughput(manifest):
+    spec = spec_of(manifest)
+    status = measured_status(spec, {1: metrics(0.9, 50, 2.65)})  # 100 requests/s sustained
+    manifest["spec"]["benchmark"] = {"pricing": {"costModel": "dedicated", "vcpuHourUsd": 0.05, "memoryGibHourUsd": 0}}
+    status = lifecycle.apply_decision(api.parse(manifest).spec, status, T1)
+    hourly = 2 * 0.05  # the default hardware: 2 vCPUs
+    assert status.version(1).metrics.cost_per_1m == pytest.approx(hourly / (100 * 3600) * 1e6)
+
+
+def test_repricing_at_unchanged_prices_changes_nothing(manifest):
+    spec = spec_of(manifest)
+    status = measured_status(spec, {1: metrics(0.9, 50, 0.053 * 50)})
+    assert lifecycle.reprice(spec, status) is status

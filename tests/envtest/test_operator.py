@@ -448,3 +448,34 @@ def test_a_spec_change_cancels_the_jobs_of_the_versions_it_retires(
 
     model = drive(jobs, cluster, namespace, "midway")  # the new generation finishes as usual
     assert model["status"]["promoted"]["version"] == 2
+
+
+def test_new_prices_reprice_every_version_without_training_or_benchmarking_again(
+    cluster: EnvtestCluster, namespace: str, operator: RunningOperator, jobs: JobController
+) -> None:
+    create(cluster, namespace, manifests.valid("prices"))
+    model = drive(jobs, cluster, namespace, "prices")
+    before = {n: v["metrics"]["costPer1M"] for n, v in versions(model).items()}
+    finished = {n: j["metadata"]["uid"] for n, j in jobs.jobs().items()}
+
+    doubled = {"vcpuHourUsd": 2 * 0.0864, "memoryGibHourUsd": 2 * 0.009}
+    cluster.request(
+        "PATCH",
+        manifests.path(namespace, "prices"),
+        {"spec": {"benchmark": {"pricing": doubled}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+
+    def repriced() -> dict[str, Any] | None:
+        current = get(cluster, namespace, "prices")
+        costs = {n: v["metrics"]["costPer1M"] for n, v in versions(current).items()}
+        return current if costs != before else None
+
+    model = wait_for(repriced, what="the versions repriced")
+    status = model["status"]
+    assert status["observedGeneration"] == 2
+    for version in versions(model).values():
+        assert version["specGeneration"] == 1  # the same versions, not new ones
+        assert version["metrics"]["costPer1M"] == pytest.approx(2 * 0.053 * version["metrics"]["p50Ms"], rel=0.01)
+    assert status["promoted"]["costPer1M"] == versions(model)[status["promoted"]["version"]]["metrics"]["costPer1M"]
+    assert {n: j["metadata"]["uid"] for n, j in jobs.jobs().items()} == finished  # no Job ran again

@@ -27,7 +27,7 @@ def test_the_chart_lints_strictly():
 def test_the_chart_ships_the_generated_crd_unchanged():
     shipped = (CHART / "crds" / "classifiermodel.yaml").read_text()
     assert shipped == (REPO / "crds" / "classifiermodel.yaml").read_text(), (
-        "cp crds/classifiermodel.yaml helm/frontier/crds/"
+        "make crds"
     )
     assert shipped == crd.render(), "run: frontier crd -o crds/classifiermodel.yaml (and copy it into the chart)"
 
