@@ -16,13 +16,16 @@ Which numbers land in ``Metrics``:
 * ``throughputRps`` and ``concurrency``: the level with the highest throughput whose p95 meets the
   ``maxP95Ms`` guardrail (the highest throughput overall when there is no such guardrail, or when no
   level meets it).
-* ``costPer1M`` (``frontier.decision.cost``, priced from ``benchmark.pricing``):
+* ``costPer1M`` (``frontier.decision.pricing``, priced from ``benchmark.pricing``):
 
   - ``occupancy`` — the paper's (arXiv 2602.06370) Cloud Run model: each request is billed for its latency
     on the whole instance, so ``cost = 1e6 · p50_s(c=1) · instance_usd_per_s + fee`` (≈ 0.053 · p50_ms with
     the default 2 vCPU / 2 GiB Cloud Run prices). Here ``cost.occupancy(p50 at the lowest level)``.
   - ``dedicated`` — an always-on replica: ``cost = instance_usd_per_hour / (throughput_rps · 3600) · 1e6 +
     fee``, with the throughput chosen above (``cost.dedicated``).
+
+  The decision core re-prices these two figures under the spec's current prices
+  (``frontier.decision.pricing``), so the cost reported here is the one at the prices of the run.
 * ``errors``: failed requests over warm-up, every level and the scoring pass.
 """
 
