@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import ConfigDict, Field, ValidationError
 
+from frontier.api import names
 from frontier.api._base import ApiModel, RuleViolation
 from frontier.api.spec import DNS_LABEL, ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus
@@ -45,7 +46,7 @@ class ClassifierModel(ApiModel):
     @property
     def model_name(self) -> str:
         """The stable Triton model name clients call."""
-        return self.spec.serving.model_name or self.metadata.name.replace("-", "_")
+        return names.stable_name(self.spec, self.metadata.name)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

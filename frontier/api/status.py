@@ -6,6 +6,7 @@ gets a version number that never changes and is the directory name in Triton's m
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -13,21 +14,47 @@ from pydantic import Field
 from frontier.api._base import ApiModel
 from frontier.api.spec import Precision
 
-Phase = Literal["Pending", "Training", "Benchmarking", "Ready", "Degraded", "Failed"]
-VersionState = Literal[
-    "Pending",  # waiting for its training Job
-    "Training",  # the Job runs: train, select a checkpoint, export, check parity
-    "Trained",  # artifact written and verified
-    "Published",  # in the model repository, loaded by Triton
-    "Benchmarking",
-    "Ready",  # measured: eligible for the decision
-    "Promoted",  # what the stable model name serves
-    "Rejected",  # measured, but may never be promoted (reason says why)
-    "Failed",  # training, export or benchmark failed (reason says why)
-    "Retired",  # from an older spec generation; kept for history
-]
-ConditionType = Literal["Ready", "Training", "Benchmarked", "Promoted", "Degraded"]
-DecisionAction = Literal["promote", "keep", "rollback", "pin", "recommend", "refuse"]
+
+class Phase(StrEnum):
+    """The resource as a whole, for ``kubectl get``."""
+
+    PENDING = "Pending"
+    TRAINING = "Training"
+    BENCHMARKING = "Benchmarking"
+    READY = "Ready"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+
+
+class VersionState(StrEnum):
+    """Where one version is in its lifecycle; the legal moves are ``frontier.decision.states``."""
+
+    PENDING = "Pending"  # waiting for its training
+    TRAINING = "Training"  # training runs: train, select a checkpoint, export, check parity
+    TRAINED = "Trained"  # artifact written and verified
+    BENCHMARKING = "Benchmarking"  # published to the model repository and being measured through Triton
+    READY = "Ready"  # measured: eligible for the decision
+    PROMOTED = "Promoted"  # what the stable model name serves
+    REJECTED = "Rejected"  # measured, but may never be promoted (reason says why)
+    FAILED = "Failed"  # training, export or benchmark failed (reason says why)
+    RETIRED = "Retired"  # from an older spec generation; kept for history
+
+
+class ConditionType(StrEnum):
+    READY = "Ready"
+    TRAINING = "Training"
+    BENCHMARKED = "Benchmarked"
+    PROMOTED = "Promoted"
+    DEGRADED = "Degraded"
+
+
+class DecisionAction(StrEnum):
+    PROMOTE = "promote"
+    KEEP = "keep"
+    ROLLBACK = "rollback"
+    PIN = "pin"
+    RECOMMEND = "recommend"
+    REFUSE = "refuse"
 
 
 class Condition(ApiModel):
@@ -74,7 +101,7 @@ class ModelVersion(ApiModel):
     candidate: Annotated[str, Field(min_length=1, max_length=40)]
     precision: Precision = "fp32"
     spec_generation: Annotated[int, Field(ge=0)]
-    state: VersionState = "Pending"
+    state: VersionState = VersionState.PENDING
     reason: Annotated[str, Field(max_length=1024)] | None = None
     message: Annotated[str, Field(max_length=32768)] | None = None
     artifact: Artifact | None = None
@@ -82,6 +109,9 @@ class ModelVersion(ApiModel):
     utility: Annotated[float, Field(ge=0)] | None = None
     on_pareto_front: bool = False
     created_at: str | None = None
+    training_digest: Annotated[str, Field(max_length=64)] | None = None
+    """Digest of the training inputs (labels, data, candidate, export): versions of a later generation
+    with the same digest reuse this version's artifact instead of training again."""
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -131,8 +161,11 @@ class PromotionRecord(ApiModel):
 
 
 class ClassifierModelStatus(ApiModel):
-    phase: Phase = "Pending"
+    phase: Phase = Phase.PENDING
     observed_generation: Annotated[int, Field(ge=0)] | None = None
+    spec_digest: Annotated[str, Field(max_length=64)] | None = None
+    """Digest of the spec fields that make versions (``frontier.decision.generations``): when it changes,
+    the next generation of versions is planned."""
     conditions: list[Condition] = Field(default_factory=list)
     versions: list[ModelVersion] = Field(default_factory=list)
     promoted: PromotedVersion | None = None

@@ -1,8 +1,7 @@
 """The lifecycle's bookkeeping over ``status``, shared by ``frontier run`` and the operator. Pure.
 
 Every function takes the spec and the status as they are and returns a new status; none performs
-I/O or reads a clock (``now`` is passed in). The callers keep the world (Jobs, processes, Triton) in
-step with what these functions say:
+I/O or reads a clock (``now`` is passed in). ``frontier.decision.planner`` calls them in order:
 
 - ``plan_versions``: a version entry per candidate × precision of the current spec generation, with
   numbers that never change once given;
@@ -10,6 +9,8 @@ step with what these functions say:
 - ``reprice``: every measured version's cost under the spec's current prices;
 - ``apply_decision``: utility, Pareto front, rollback or promotion, the explanation;
 - ``summarize``: phase, conditions and observedGeneration.
+
+Every change of a version's state goes through ``states.move`` (the table of legal moves).
 """
 
 from __future__ import annotations
@@ -20,24 +21,28 @@ from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import (
     ClassifierModelStatus,
     Condition,
+    ConditionType,
     Decision,
     Metrics,
     ModelVersion,
+    Phase,
     PromotedVersion,
     PromotionRecord,
     VersionScore,
+    VersionState,
 )
-from frontier.decision import pricing, promotion, rollback, variants
+from frontier.decision import generations, pricing, promotion, rollback, states, variants
+from frontier.decision.promotion import DecisionReason
+from frontier.decision.states import IN_TRAINING, MEASURED, Reason
 from frontier.decision.values import Guardrails, Measured, Policy
 
-IN_TRAINING = {"Pending", "Training", "Trained"}
-IN_BENCHMARK = {"Published", "Benchmarking"}
-MEASURED = {"Ready", "Promoted", "Rejected"}
+S = VersionState
+IN_BENCHMARK = states.AWAITING_BENCHMARK
 HISTORY_LIMIT = 50
 
 
 def current_generation(status: ClassifierModelStatus) -> int:
-    return max((v.spec_generation for v in status.versions), default=0)
+    return generations.current_generation(status)
 
 
 def policy_of(spec: ClassifierModelSpec) -> Policy:
@@ -59,8 +64,8 @@ def plan_versions(
     """Pending versions for what ``generation`` asks and nothing has yet; older generations retire."""
     promoted = status.promoted.version if status.promoted else None
     versions = [
-        v.model_copy(update={"state": "Retired", "reason": "SpecChanged"})
-        if v.spec_generation < generation and v.version != promoted and v.state != "Retired"
+        states.move(v, S.RETIRED, reason=Reason.SPEC_CHANGED)
+        if v.spec_generation < generation and v.version != promoted and v.state != S.RETIRED
         else v
         for v in status.versions
     ]
@@ -77,29 +82,29 @@ def plan_versions(
                     candidate=candidate.name,
                     precision=precision,
                     spec_generation=generation,
-                    state="Pending",
+                    state=S.PENDING,
                     created_at=now,
+                    training_digest=generations.training_digest(spec, candidate),
                 )
             )
     return status.model_copy(update={"versions": versions})
 
 
-def _replace(status: ClassifierModelStatus, number: int, **update: object) -> ClassifierModelStatus:
+def set_state(
+    status: ClassifierModelStatus, number: int, state: VersionState, **update: object
+) -> ClassifierModelStatus:
+    """``status`` with version ``number`` moved to ``state`` (``states.IllegalTransition`` if it may not)."""
     if status.version(number) is None:
         raise KeyError(f"no version {number} in status")
-    versions = [v.model_copy(update=update) if v.version == number else v for v in status.versions]
+    versions = [states.move(v, state, **update) if v.version == number else v for v in status.versions]
     return status.model_copy(update={"versions": versions})
-
-
-def set_state(status: ClassifierModelStatus, number: int, state: str, **update: object) -> ClassifierModelStatus:
-    return _replace(status, number, state=state, **update)
 
 
 def record_failure(
     status: ClassifierModelStatus, numbers: Iterable[int], reason: str, message: str
 ) -> ClassifierModelStatus:
     for number in numbers:
-        status = _replace(status, number, state="Failed", reason=reason, message=message[-4000:])
+        status = set_state(status, number, S.FAILED, reason=reason, message=message[-4000:])
     return status
 
 
@@ -114,9 +119,11 @@ def record_metrics(
     if version.precision != "fp32" and metrics.agreement is not None:
         verdict = variants.agreement_verdict(metrics.agreement, spec.export.min_agreement)
     if verdict:
-        return _replace(status, number, metrics=metrics, state="Rejected", reason="DisagreesWithFp32", message=verdict)
-    state = "Promoted" if status.promoted and status.promoted.version == number else "Ready"
-    return _replace(status, number, metrics=metrics, state=state, reason=None, message=None)
+        return set_state(
+            status, number, S.REJECTED, metrics=metrics, reason=Reason.DISAGREES_WITH_FP32, message=verdict
+        )
+    state = S.PROMOTED if status.promoted and status.promoted.version == number else S.READY
+    return set_state(status, number, state, metrics=metrics, reason=None, message=None)
 
 
 def reprice(spec: ClassifierModelSpec, status: ClassifierModelStatus) -> ClassifierModelStatus:
@@ -146,8 +153,8 @@ def _measured(version: ModelVersion) -> Measured:
         p95_ms=m.p95_ms,
         p99_ms=m.p99_ms,
         cost_per_1m=m.cost_per_1m,
-        eligible=version.state != "Rejected",
-        note=version.message if version.state == "Rejected" else None,
+        eligible=version.state != S.REJECTED,
+        note=version.message if version.state == S.REJECTED else None,
     )
 
 
@@ -179,11 +186,12 @@ def apply_decision(
         update: dict[str, object] = {}
         if score is not None:
             update = {"utility": score.utility, "on_pareto_front": score.on_front}
-        if v.spec_generation < generation and v.state in ("Promoted", "Retired"):
-            update["state"] = "Promoted" if v.version == serving else "Retired"
-        elif v.state in ("Ready", "Promoted"):
-            update["state"] = "Promoted" if v.version == serving else "Ready"
-        versions.append(v.model_copy(update=update) if update else v)
+        state = v.state
+        if v.spec_generation < generation and v.state == S.PROMOTED and v.version != serving:
+            state = S.RETIRED  # an older generation's version that no longer serves
+        elif v.state in states.SERVABLE:
+            state = S.PROMOTED if v.version == serving else S.READY
+        versions.append(states.move(v, state, **update))
 
     new_promoted = status.promoted
     history_records = list(status.history)
@@ -239,7 +247,7 @@ def apply_decision(
         variants=variants.comparisons(measured, generation_of),
     )
     old = status.decision
-    if old is not None and outcome.reason == "AlreadyPromoted" and old.version == serving:
+    if old is not None and outcome.reason == DecisionReason.ALREADY_PROMOTED and old.version == serving:
         # Still the same winner: keep the record of the promotion (what, when, from which version),
         # refresh only the numbers, so a resync writes nothing new.
         decision = decision.model_copy(
@@ -260,7 +268,13 @@ def apply_decision(
 
 
 def _condition(
-    previous: dict[str, Condition], type_: str, ok: bool, reason: str, message: str, generation: int, now: str
+    previous: dict[str, Condition],
+    type_: ConditionType,
+    ok: bool,
+    reason: str,
+    message: str,
+    generation: int,
+    now: str,
 ) -> Condition:
     status = "True" if ok else "False"
     before = previous.get(type_)
@@ -282,15 +296,13 @@ def summarize(
     current = [v for v in status.versions if v.spec_generation == generation]
     training = [v for v in current if v.state in IN_TRAINING]
     benchmarking = [v for v in current if v.state in IN_BENCHMARK]
-    failed = [v for v in current if v.state == "Failed"]
+    failed = [v for v in current if v.state == S.FAILED]
     measured = [v for v in current if v.state in MEASURED]
     decision = status.decision
     promoted = status.promoted
-    degraded_reasons = {"RegressedNoFallback", "RollbackDisabled"}
-    regressed = decision is not None and decision.reason in degraded_reasons
-    nothing_qualifies = (
-        decision is not None and decision.reason == "NoQualifyingVersion" and not training and not benchmarking
-    )
+    reason = _reason(decision)
+    regressed = reason is not None and reason.degrades
+    nothing_qualifies = reason == DecisionReason.NO_QUALIFYING_VERSION and not training and not benchmarking
 
     if failed:
         first = failed[0]
@@ -299,34 +311,34 @@ def summarize(
             "VersionFailed",
             f"{len(failed)} version(s) failed; v{first.version}: {first.reason}: {(first.message or '')[-500:]}",
         )
-    elif regressed and decision is not None:
+    elif (regressed or nothing_qualifies) and decision is not None:
         degraded = (True, decision.reason, decision.message)
-    elif nothing_qualifies and decision is not None:
-        degraded = (True, "NoQualifyingVersion", decision.message)
     else:
         degraded = (False, "AsExpected", "")
 
     if training:
-        phase = "Training"
+        phase = Phase.TRAINING
     elif benchmarking:
-        phase = "Benchmarking"
+        phase = Phase.BENCHMARKING
     elif current and len(failed) == len(current) and promoted is None:
-        phase = "Failed"
+        phase = Phase.FAILED
     elif degraded[0]:
-        phase = "Degraded"
+        phase = Phase.DEGRADED
     elif measured or promoted:
-        phase = "Ready"
+        phase = Phase.READY
     else:
-        phase = "Pending"
+        phase = Phase.PENDING
 
     previous = {c.type: c for c in status.conditions}
     n = len(current)
+    serving = phase == Phase.READY and promoted is not None
+    settled = bool(measured) and not training and not benchmarking
     conditions = [
         _condition(
             previous,
-            "Ready",
-            phase == "Ready" and promoted is not None,
-            "Serving" if phase == "Ready" and promoted is not None else phase,
+            ConditionType.READY,
+            serving,
+            "Serving" if serving else phase,
             f"serving v{promoted.version} ({promoted.candidate}/{promoted.precision})"
             if promoted
             else "nothing served yet",
@@ -335,7 +347,7 @@ def summarize(
         ),
         _condition(
             previous,
-            "Training",
+            ConditionType.TRAINING,
             bool(training),
             "TrainingInProgress" if training else ("TrainingFailed" if failed else "TrainingComplete"),
             f"{len(training)} of {n} version(s) waiting for training",
@@ -344,22 +356,31 @@ def summarize(
         ),
         _condition(
             previous,
-            "Benchmarked",
-            bool(current) and not training and not benchmarking and bool(measured),
-            "AllVersionsMeasured" if measured and not training and not benchmarking else "Measuring",
+            ConditionType.BENCHMARKED,
+            bool(current) and settled,
+            "AllVersionsMeasured" if settled else "Measuring",
             f"{len(measured)} of {n} version(s) measured",
             generation,
             now,
         ),
         _condition(
             previous,
-            "Promoted",
+            ConditionType.PROMOTED,
             promoted is not None,
             decision.reason if decision else "NoVersionYet",
             decision.message if decision else "no version measured yet",
             generation,
             now,
         ),
-        _condition(previous, "Degraded", degraded[0], degraded[1], degraded[2], generation, now),
+        _condition(previous, ConditionType.DEGRADED, degraded[0], degraded[1], degraded[2], generation, now),
     ]
     return status.model_copy(update={"phase": phase, "conditions": conditions, "observed_generation": generation})
+
+
+def _reason(decision: Decision | None) -> DecisionReason | None:
+    if decision is None:
+        return None
+    try:
+        return DecisionReason(decision.reason)
+    except ValueError:  # written by an older operator
+        return None

@@ -14,10 +14,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
+from frontier.api.status import DecisionAction
 from frontier.decision import guardrails, pareto
 from frontier.decision.utility import utility
 from frontier.decision.values import Measured, Policy
+
+
+class DecisionReason(StrEnum):
+    """``status.decision.reason``: why the stable name serves what it serves."""
+
+    PINNED = "Pinned"
+    PINNED_VERSION_NOT_FOUND = "PinnedVersionNotFound"
+    NO_QUALIFYING_VERSION = "NoQualifyingVersion"
+    MANUAL_POLICY = "ManualPolicy"
+    BEST_UTILITY = "BestUtility"
+    ALREADY_PROMOTED = "AlreadyPromoted"
+    INCUMBENT_BREAKS_GUARDRAILS = "IncumbentBreaksGuardrails"
+    BELOW_MIN_IMPROVEMENT = "BelowMinImprovement"
+    REGRESSED = "Regressed"
+    REGRESSED_NO_FALLBACK = "RegressedNoFallback"
+    ROLLBACK_DISABLED = "RollbackDisabled"
+
+    @property
+    def degrades(self) -> bool:
+        """The promoted version broke its guardrails and nothing replaced it."""
+        return self in (DecisionReason.REGRESSED_NO_FALLBACK, DecisionReason.ROLLBACK_DISABLED)
 
 
 @dataclass(frozen=True)
@@ -35,10 +58,10 @@ class Score:
 class Outcome:
     """What to serve and the explanation that goes into ``status.decision``."""
 
-    action: str  # promote | keep | pin | recommend | refuse | rollback
+    action: DecisionAction
     version: int | None
     previous_version: int | None
-    reason: str
+    reason: DecisionReason
     message: str
     scores: tuple[Score, ...] = field(default_factory=tuple)
 
@@ -98,22 +121,27 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
     table = scores(versions, policy)
     by_number = {v.version: v for v in versions}
 
-    def outcome(action: str, version: int | None, reason: str, message: str) -> Outcome:
+    def outcome(action: DecisionAction, version: int | None, reason: DecisionReason, message: str) -> Outcome:
         return Outcome(action, version, promoted, reason, message, table)
 
     if policy.pinned_version is not None:
         pinned = by_number.get(policy.pinned_version)
         if pinned is None:
             return outcome(
-                "refuse",
+                DecisionAction.REFUSE,
                 promoted,
-                "PinnedVersionNotFound",
+                DecisionReason.PINNED_VERSION_NOT_FOUND,
                 f"spec.promotion.pinnedVersion {policy.pinned_version} is not a measured version; "
                 f"keeping {'v' + str(promoted) if promoted else 'nothing'} served",
             )
         broken = guardrails.failures(pinned, policy.guardrails)
         warning = f" (it breaks guardrails: {'; '.join(broken)})" if broken else ""
-        return outcome("pin", pinned.version, "Pinned", f"serving pinned {_describe(pinned, policy)}{warning}")
+        return outcome(
+            DecisionAction.PIN,
+            pinned.version,
+            DecisionReason.PINNED,
+            f"serving pinned {_describe(pinned, policy)}{warning}",
+        )
 
     winner = best(versions, policy)
     if winner is None:
@@ -121,9 +149,9 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
             f"v{s.version}: " + ("; ".join(s.failures) if s.failures else (s.note or "no utility")) for s in table
         )
         return outcome(
-            "keep" if promoted else "refuse",
+            DecisionAction.KEEP if promoted else DecisionAction.REFUSE,
             promoted,
-            "NoQualifyingVersion",
+            DecisionReason.NO_QUALIFYING_VERSION,
             f"none of {len(versions)} measured version(s) is eligible and within guardrails ({why_not})"
             + (f"; keeping v{promoted}" if promoted else ""),
         )
@@ -136,39 +164,44 @@ def decide(versions: Sequence[Measured], promoted: int | None, policy: Policy) -
     )
     if policy.mode == "manual":
         return outcome(
-            "recommend",
+            DecisionAction.RECOMMEND,
             promoted,
-            "ManualPolicy",
+            DecisionReason.MANUAL_POLICY,
             f"recommending v{winner.version}: {why}; set spec.promotion.pinnedVersion: {winner.version} to promote",
         )
     if promoted is None:
-        return outcome("promote", winner.version, "BestUtility", why)
+        return outcome(DecisionAction.PROMOTE, winner.version, DecisionReason.BEST_UTILITY, why)
     if promoted == winner.version:
-        return outcome("keep", promoted, "AlreadyPromoted", why)
+        return outcome(DecisionAction.KEEP, promoted, DecisionReason.ALREADY_PROMOTED, why)
 
     incumbent = by_number.get(promoted)
     if incumbent is None or not incumbent.eligible:
-        return outcome("promote", winner.version, "BestUtility", f"{why}; v{promoted} is no longer measured")
+        return outcome(
+            DecisionAction.PROMOTE,
+            winner.version,
+            DecisionReason.BEST_UTILITY,
+            f"{why}; v{promoted} is no longer measured",
+        )
     broken = guardrails.failures(incumbent, policy.guardrails)
     if broken:
         return outcome(
-            "promote",
+            DecisionAction.PROMOTE,
             winner.version,
-            "IncumbentBreaksGuardrails",
+            DecisionReason.INCUMBENT_BREAKS_GUARDRAILS,
             f"{why}; v{promoted} breaks {'; '.join(broken)}",
         )
     u_best, u_now = utility_of(winner, policy) or 0.0, utility_of(incumbent, policy) or 0.0
     if u_best < u_now * (1.0 + policy.min_improvement):
         return outcome(
-            "keep",
+            DecisionAction.KEEP,
             promoted,
-            "BelowMinImprovement",
+            DecisionReason.BELOW_MIN_IMPROVEMENT,
             f"v{winner.version} (U {u_best:.6g}) does not beat promoted v{promoted} (U {u_now:.6g}) by "
             f"minImprovement {policy.min_improvement:.0%}",
         )
     return outcome(
-        "promote",
+        DecisionAction.PROMOTE,
         winner.version,
-        "BestUtility",
+        DecisionReason.BEST_UTILITY,
         f"{why}; beats v{promoted} (U {u_now:.6g}) by {u_best / u_now - 1:.1%}",
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from frontier.api.status import DecisionAction
 from frontier.decision import guardrails, promotion
-from frontier.decision.promotion import Outcome
+from frontier.decision.promotion import DecisionReason, Outcome
 from frontier.decision.values import Measured, Policy
 
 
@@ -26,23 +27,42 @@ def decide(versions: Sequence[Measured], promoted: int, history: Sequence[int], 
     table = promotion.scores(versions, policy)
     regression = f"promoted v{promoted} regressed: {'; '.join(broken)}"
     if not policy.rollback:
-        return Outcome("keep", promoted, promoted, "RollbackDisabled", f"{regression}; rollback is off", table)
+        return Outcome(
+            DecisionAction.KEEP,
+            promoted,
+            promoted,
+            DecisionReason.ROLLBACK_DISABLED,
+            f"{regression}; rollback is off",
+            table,
+        )
 
     for number in reversed(history):
         earlier = by_number.get(number)
         if number != promoted and earlier and earlier.eligible and guardrails.passes(earlier, policy.guardrails):
-            return Outcome("rollback", number, promoted, "Regressed", f"{regression}; rolled back to v{number}", table)
+            return Outcome(
+                DecisionAction.ROLLBACK,
+                number,
+                promoted,
+                DecisionReason.REGRESSED,
+                f"{regression}; rolled back to v{number}",
+                table,
+            )
     others = [v for v in versions if v.version != promoted]
     fallback = promotion.best(others, policy)
     if fallback is not None:
         return Outcome(
-            "rollback",
+            DecisionAction.ROLLBACK,
             fallback.version,
             promoted,
-            "Regressed",
+            DecisionReason.REGRESSED,
             f"{regression}; no earlier version qualifies, switched to best v{fallback.version}",
             table,
         )
     return Outcome(
-        "keep", promoted, promoted, "RegressedNoFallback", f"{regression}; no other version qualifies", table
+        DecisionAction.KEEP,
+        promoted,
+        promoted,
+        DecisionReason.REGRESSED_NO_FALLBACK,
+        f"{regression}; no other version qualifies",
+        table,
     )

@@ -1,11 +1,10 @@
-"""One reconciliation of one ClassifierModel: observe the Jobs, advance the versions, decide, serve.
+"""One reconciliation of one ClassifierModel: observe → plan → act → write status.
 
-Level-triggered and idempotent: everything is recomputed from the object and the Jobs that exist
-(deterministic names), so running it twice, or after a restart at any moment, creates nothing twice.
-The bookkeeping is ``frontier.decision.lifecycle`` (pure); this module only adds what the cluster
-says (Job states, results) and does what the status asks (create Jobs, load the promoted version in
-Triton). Kubernetes calls go through ``Kube``; the status is written as one JSON merge patch, and
-only when something changed.
+The lifecycle itself is ``frontier.decision.planner`` (pure, shared with ``frontier run``); this module
+observes the cluster (``world``: Jobs, their results, Triton), carries out the planner's actions with
+Kubernetes objects (Jobs and their ConfigMaps, Job deletion, Triton's repository API) and writes the
+planned status as one JSON merge patch, only when something changed. Level-triggered and idempotent:
+names are deterministic, so running it twice, or after a restart at any moment, creates nothing twice.
 """
 
 from __future__ import annotations
@@ -16,17 +15,38 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from frontier.api.names import stable_name, version_model
 from frontier.api.spec import ClassifierModelSpec
-from frontier.api.status import ClassifierModelStatus, Condition, ModelVersion
-from frontier.decision import lifecycle
+from frontier.api.status import ClassifierModelStatus, Condition, ConditionType, ModelVersion, Phase
+from frontier.decision import generations, planner
+from frontier.decision.work import (
+    Action,
+    Benchmark,
+    BenchmarkKey,
+    Cancel,
+    EventReason,
+    Promote,
+    ServingKnown,
+    Train,
+    TrainingKey,
+    WorkKey,
+)
 from frontier.errors import ServingError
-from frontier.operator import generations, jobs, metrics, observe, results, superseded, triton
+from frontier.operator import jobs, metrics, triton, world
 from frontier.operator.k8s import JSON, Kube
 from frontier.operator.settings import OperatorSettings
 
 NO_ENDPOINT_NOTE = " (Triton not called: spec.serving.endpoint is not set)"
-TRAINING_STATES = {"Pending", "Training"}
-BENCH_STATES = {"Trained", "Published", "Benchmarking"}
+
+# The planner's words for the actions it asks; the executor posts its own, which name the Job.
+ACTION_EVENTS = {EventReason.TRAINING_STARTED, EventReason.BENCHMARK_STARTED, EventReason.CANCELLED}
+# Events that count a Job's end in frontier_jobs_total.
+JOB_ENDS = {
+    EventReason.TRAINED: ("train", "succeeded"),
+    EventReason.TRAINING_FAILED: ("train", "failed"),
+    EventReason.BENCHMARKED: ("bench", "succeeded"),
+    EventReason.BENCHMARK_FAILED: ("bench", "failed"),
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ def merge_patch(old: Any, new: Any) -> Any:
 
 
 def model_name(spec: ClassifierModelSpec, name: str) -> str:
-    return spec.serving.model_name or name.replace("-", "_")
+    return stable_name(spec, name)
 
 
 def endpoint_of(spec: ClassifierModelSpec, settings: OperatorSettings) -> str | None:
@@ -77,18 +97,31 @@ def target_of(body: JSON) -> jobs.Target:
     return jobs.Target(meta["name"], meta["namespace"], meta["uid"], int(meta.get("generation") or 1))
 
 
-class _Run:
-    """The state of one reconciliation (keeps the steps small and their I/O in one place)."""
+def job_name(target: jobs.Target, key: WorkKey) -> str:
+    if isinstance(key, TrainingKey):
+        return jobs.train_job_name(target.name, key.candidate, key.generation)
+    return jobs.bench_job_name(target.name, key.version)
 
-    def __init__(self, kube: Kube, body: JSON, spec: ClassifierModelSpec, settings: OperatorSettings, now: str):
-        self.kube, self.body, self.spec, self.settings, self.now = kube, body, spec, settings, now
-        self.target = target_of(body)
-        self.events: list[Event] = []
+
+class Executor:
+    """The operator's *act*: each planned action as Kubernetes objects or a Triton call."""
+
+    def __init__(self, kube: Kube, target: jobs.Target, spec: ClassifierModelSpec, settings: OperatorSettings):
+        self.kube, self.target, self.spec, self.settings = kube, target, spec, settings
         self.manifests: set[int] = set()
-        self.jobs = kube.list_jobs(self.target.namespace, self.target.name)
+        self.triton_error: str | None = None
+        self.events: list[Event] = []
 
-    def event(self, type_: str, reason: str, message: str) -> None:
-        self.events.append(Event(type_, reason, message))
+    def act(self, actions: tuple[Action, ...]) -> None:
+        for action in actions:
+            if isinstance(action, Train):
+                self.train(action)
+            elif isinstance(action, Benchmark):
+                self.benchmark(action)
+            elif isinstance(action, Promote):
+                self.promote(action)
+            elif isinstance(action, Cancel):
+                self.cancel(action)
 
     def _ensure_manifest(self, generation: int) -> None:
         if generation not in self.manifests:
@@ -101,132 +134,38 @@ class _Run:
         self.kube.create_configmap(jobs.result_configmap(self.target, name, role))
         if self.kube.create_job(job):
             metrics.JOBS.labels(role, "created").inc()
-            self.event("Normal", "TrainingStarted" if role == "train" else "BenchmarkStarted", f"created Job {name}")
+            reason = EventReason.TRAINING_STARTED if role == "train" else EventReason.BENCHMARK_STARTED
+            self.events.append(Event("Normal", reason, f"created Job {name}"))
 
-    def cancel_superseded(self, status: ClassifierModelStatus, generation: int) -> None:
-        for name, why in superseded.superseded_jobs(self.jobs, status, generation).items():
-            if self.kube.delete_job(self.target.namespace, name):
-                metrics.JOBS.labels(self.jobs[name]["metadata"]["labels"][jobs.LABEL_ROLE], "cancelled").inc()
-                self.event("Normal", "JobCancelled", f"deleted Job {name}: it {why}")
-            del self.jobs[name]
+    def train(self, action: Train) -> None:
+        target = jobs.Target(self.target.name, self.target.namespace, self.target.uid, action.key.generation)
+        candidate = self.spec.candidate(action.key.candidate)
+        self._start(jobs.train_job(target, self.spec, candidate, self.settings), action.key.generation, "train")
 
-    # ------------------------------------------------------------------------------ training
+    def benchmark(self, action: Benchmark) -> None:
+        version = ModelVersion(
+            version=action.key.version,
+            candidate=action.candidate,
+            precision=action.precision,
+            spec_generation=action.generation,
+            artifact=action.artifact,
+        )
+        self._start(jobs.bench_job(self.target, self.spec, version, self.settings), action.generation, "bench")
 
-    def training(self, status: ClassifierModelStatus) -> ClassifierModelStatus:
-        generation = self.target.generation
-        for candidate in self.spec.candidates:
-            waiting = [
-                v
-                for v in status.versions
-                if v.spec_generation == generation and v.candidate == candidate.name and v.state in TRAINING_STATES
-            ]
-            if not waiting:
-                continue
-            numbers = [v.version for v in waiting]
-            name = jobs.train_job_name(self.target.name, candidate.name, generation)
-            state = observe.job_state(self.jobs.get(name))
-            if state.phase in ("Missing", "Active"):
-                if state.phase == "Missing":
-                    self._start(jobs.train_job(self.target, self.spec, candidate, self.settings), generation, "train")
-                status = _set(status, numbers, "Training", reason="JobRunning", message=f"Job {name}")
-            elif state.phase == "Succeeded":
-                try:
-                    artifact = results.training_artifact(self.kube.get_configmap(self.target.namespace, name))
-                except results.ResultError as error:
-                    status = self._failed(status, numbers, "train", name, "NoResult", str(error))
-                    continue
-                status = _set(status, numbers, "Trained", artifact=artifact, reason=None, message=None)
-                metrics.JOBS.labels("train", "succeeded").inc()
-                self.event("Normal", "Trained", f"{candidate.name}: artifact {artifact.uri} (Job {name})")
-            else:
-                status = self._failed(status, numbers, "train", name, state.reason, state.message)
-        return status
-
-    def _failed(
-        self, status: ClassifierModelStatus, numbers: list[int], role: str, job: str, reason: str, message: str
-    ) -> ClassifierModelStatus:
-        metrics.JOBS.labels(role, "failed").inc()
-        text = f"Job {job}: {message}" if message else f"Job {job} failed"
-        self.event("Warning", "TrainingFailed" if role == "train" else "BenchmarkFailed", f"{reason}: {text}")
-        return lifecycle.record_failure(status, numbers, reason or "JobFailed", text)
-
-    # ----------------------------------------------------------------------------- benchmarks
-
-    def benchmarks(self, status: ClassifierModelStatus) -> ClassifierModelStatus:
-        for version in [v for v in status.versions if v.state in BENCH_STATES]:
-            name = jobs.bench_job_name(self.target.name, version.version)
-            state = observe.job_state(self.jobs.get(name))
-            if state.phase == "Missing":
-                self._start(
-                    jobs.bench_job(self.target, self.spec, version, self.settings), version.spec_generation, "bench"
-                )
-                status = _set(status, [version.version], "Benchmarking", reason="JobRunning", message=f"Job {name}")
-            elif state.phase == "Active":
-                status = _set(status, [version.version], "Benchmarking", reason="JobRunning", message=f"Job {name}")
-            elif state.phase == "Succeeded":
-                try:
-                    measured = results.benchmark_metrics(self.kube.get_configmap(self.target.namespace, name))
-                except results.ResultError as error:
-                    status = self._failed(status, [version.version], "bench", name, "NoResult", str(error))
-                    continue
-                metrics.JOBS.labels("bench", "succeeded").inc()
-                status = lifecycle.record_metrics(self.spec, status, version.version, measured)
-                self.event(
-                    "Normal",
-                    "Benchmarked",
-                    f"v{version.version} ({version.candidate}/{version.precision}): macro-F1 {measured.macro_f1:.4f}, "
-                    f"p95 {measured.p95_ms:.1f} ms, ${measured.cost_per_1m:.4f}/1M",
-                )
-            else:
-                status = self._failed(status, [version.version], "bench", name, state.reason, state.message)
-        return status
-
-    # ------------------------------------------------------------------------------- serving
-
-    def serve(
-        self, before: ClassifierModelStatus, status: ClassifierModelStatus
-    ) -> tuple[ClassifierModelStatus, str | None]:
-        """Load the promoted version in Triton; returns the status and a Triton error, if any."""
-        promoted = status.promoted
-        was = before.promoted.version if before.promoted else None
+    def promote(self, action: Promote) -> None:
         endpoint = endpoint_of(self.spec, self.settings)
-        error: str | None = None
-        if promoted is not None and endpoint:
-            try:
-                triton.ensure_promoted(endpoint, model_name(self.spec, self.target.name), promoted.version)
-            except ServingError as failure:
-                error = str(failure)
-                self.event("Warning", "TritonUnavailable", error)
-        elif status.decision is not None and not endpoint:
-            decision = status.decision
-            status = status.model_copy(
-                update={"decision": decision.model_copy(update={"message": decision.message + NO_ENDPOINT_NOTE})}
-            )
-        if promoted is not None and promoted.version != was:
-            action = status.decision.action if status.decision else "promote"
-            self.event(
-                "Normal",
-                "Promoted",
-                f"{action}: now serving v{promoted.version} "
-                f"({promoted.candidate}/{promoted.precision}); {status.decision.message if status.decision else ''}",
-            )
-        elif (
-            status.decision is not None and status.decision != before.decision and status.decision.action == "recommend"
-        ):
-            self.event("Normal", "Recommended", status.decision.message)
-        return status, error
+        if not endpoint:
+            return
+        try:
+            triton.promote(endpoint, model_name(self.spec, self.target.name), action.version)
+        except ServingError as failure:
+            self.triton_error = str(failure)
 
-
-def _set(status: ClassifierModelStatus, numbers: list[int], state: str, **update: Any) -> ClassifierModelStatus:
-    for number in numbers:
-        current = status.version(number)
-        if current is not None and not _same(current, state, update):
-            status = lifecycle.set_state(status, number, state, **update)
-    return status
-
-
-def _same(version: ModelVersion, state: str, update: dict[str, Any]) -> bool:
-    return version.state == state and all(getattr(version, k) == v for k, v in update.items())
+    def cancel(self, action: Cancel) -> None:
+        name = job_name(self.target, action.key)
+        if self.kube.delete_job(self.target.namespace, name):
+            metrics.JOBS.labels("train" if isinstance(action.key, TrainingKey) else "bench", "cancelled").inc()
+            self.events.append(Event("Normal", EventReason.CANCELLED, f"deleted Job {name}: it {action.why}"))
 
 
 def _strip_note(status: ClassifierModelStatus) -> ClassifierModelStatus:
@@ -237,8 +176,23 @@ def _strip_note(status: ClassifierModelStatus) -> ClassifierModelStatus:
     return status.model_copy(update={"decision": decision.model_copy(update={"message": message})})
 
 
+def _add_note(status: ClassifierModelStatus) -> ClassifierModelStatus:
+    decision = status.decision
+    if decision is None:
+        return status
+    return status.model_copy(
+        update={"decision": decision.model_copy(update={"message": decision.message + NO_ENDPOINT_NOTE})}
+    )
+
+
 def _with_condition(
-    status: ClassifierModelStatus, type_: str, value: bool, reason: str, message: str, generation: int, now: str
+    status: ClassifierModelStatus,
+    type_: ConditionType,
+    value: bool,
+    reason: str,
+    message: str,
+    generation: int,
+    now: str,
 ) -> ClassifierModelStatus:
     truth = "True" if value else "False"
     previous = next((c for c in status.conditions if c.type == type_), None)
@@ -251,8 +205,10 @@ def _with_condition(
         last_transition_time=since,
         observed_generation=generation,
     )
-    others = [c for c in status.conditions if c.type != type_]
-    return status.model_copy(update={"conditions": [*others, condition]})
+    conditions = [condition if c.type == type_ else c for c in status.conditions]
+    if previous is None:
+        conditions.append(condition)
+    return status.model_copy(update={"conditions": conditions})
 
 
 def _invalid(raw: Any, generation: int, message: str, now: str) -> ClassifierModelStatus:
@@ -260,8 +216,8 @@ def _invalid(raw: Any, generation: int, message: str, now: str) -> ClassifierMod
         status = ClassifierModelStatus.model_validate(raw or {})
     except ValidationError:
         status = ClassifierModelStatus()
-    status = _with_condition(status, "Degraded", True, "InvalidSpec", message, generation, now)
-    return status.model_copy(update={"phase": "Failed", "observed_generation": generation})
+    status = _with_condition(status, ConditionType.DEGRADED, True, "InvalidSpec", message, generation, now)
+    return status.model_copy(update={"phase": Phase.FAILED, "observed_generation": generation})
 
 
 def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | None = None) -> Outcome:
@@ -271,35 +227,43 @@ def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | Non
     raw_status = body.get("status") or {}
     try:
         spec = ClassifierModelSpec.model_validate(body.get("spec") or {})
-        before = ClassifierModelStatus.model_validate(raw_status)
+        before = _strip_note(ClassifierModelStatus.model_validate(raw_status))
     except ValidationError as error:
         status = _invalid(raw_status, target.generation, f"invalid spec or status: {error}", now)
         return _write(kube, target, raw_status, status, [Event("Warning", "InvalidSpec", str(error)[:1000])])
 
-    # Versions belong to the training generation (see ``generations``), recorded before any Job.
-    known = lifecycle.current_generation(before)
-    annotations = body["metadata"].get("annotations") or {}
-    trained_at, record = generations.training_generation(annotations, target.generation, spec, known)
-    if record is not None:
-        kube.patch_model_annotations(target.namespace, target.name, {generations.ANNOTATION: record})
-    body = {**body, "metadata": {**body["metadata"], "generation": trained_at}}
+    # observe
+    generation, _ = generations.generation_of(spec, before)
+    endpoint = endpoint_of(spec, settings)
+    listed = kube.list_jobs(target.namespace, target.name)
+    observed = world.world(kube, target.namespace, listed, before, generation, endpoint, model_name(spec, target.name))
+    # plan
+    plan = planner.plan(spec, before, observed, now)
+    # act
+    executor = Executor(kube, target, spec, settings)
+    executor.act(plan.actions)
 
-    run = _Run(kube, body, spec, settings, now)
-    status = lifecycle.plan_versions(spec, trained_at, _strip_note(before), now)
-    run.cancel_superseded(status, trained_at)
-    status = run.training(status)
-    status = run.benchmarks(status)
-    status = lifecycle.apply_decision(spec, status, now, trained_at)
-    status, triton_error = run.serve(before, status)
-    status = lifecycle.summarize(spec, trained_at, status, now)
-    if triton_error is not None:
-        status = _with_condition(status, "Degraded", True, "TritonUnavailable", triton_error, trained_at, now)
+    status = plan.status
+    events = [Event(e.type, e.reason, e.message) for e in plan.events if e.reason not in ACTION_EVENTS]
+    events += executor.events
+    for event in plan.events:
+        if event.reason in JOB_ENDS:
+            metrics.JOBS.labels(*JOB_ENDS[event.reason]).inc()
+    problem = executor.triton_error or (
+        observed.served.message if observed.served.why == ServingKnown.UNAVAILABLE else None
+    )
+    if status.promoted is not None and problem is not None:
+        events.append(Event("Warning", "TritonUnavailable", problem))
+        for type_, value in ((ConditionType.READY, False), (ConditionType.DEGRADED, True)):
+            status = _with_condition(status, type_, value, "TritonUnavailable", problem, generation, now)
+    if not endpoint:
+        status = _add_note(status)
     status = _observed(status, target.generation)
-    return _write(kube, target, raw_status, status, run.events)
+    return _write(kube, target, raw_status, status, events)
 
 
 def _observed(status: ClassifierModelStatus, generation: int) -> ClassifierModelStatus:
-    """observedGeneration is the object's generation, even when the versions are of an earlier one."""
+    """observedGeneration is the object's generation (versions count their own generations)."""
     conditions = [c.model_copy(update={"observed_generation": generation}) for c in status.conditions]
     return status.model_copy(update={"observed_generation": generation, "conditions": conditions})
 
@@ -331,7 +295,7 @@ def cleanup(kube: Kube, body: JSON, settings: OperatorSettings) -> list[Event]:
         stable = model_name(spec, target.name)
         published = [v.version for v in status.versions if v.metrics is not None]
         try:
-            triton.unload(endpoint, [stable, *(triton.version_model(stable, n) for n in published)])
+            triton.unload(endpoint, [stable, *(version_model(stable, n) for n in published)])
             events.append(Event("Normal", "Unloaded", f"unloaded {stable} and {len(published)} version model(s)"))
         except ServingError as error:
             events.append(Event("Warning", "UnloadFailed", str(error)))
@@ -340,3 +304,6 @@ def cleanup(kube: Kube, body: JSON, settings: OperatorSettings) -> list[Event]:
         kube.create_job(purge)
         events.append(Event("Normal", "ArtifactsPurged", f"created Job {purge['metadata']['name']}"))
     return events
+
+
+__all__ = ["BenchmarkKey", "Event", "Outcome", "cleanup", "reconcile"]

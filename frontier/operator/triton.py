@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from frontier.api.names import version_model
 from frontier.errors import ServingError
 
 TIMEOUT_S = 10.0
@@ -33,10 +34,6 @@ def _call(endpoint: str, method: str, path: str, body: Any = None) -> Any:
     except OSError as error:
         raise ServingError(f"Triton at {endpoint} unreachable ({method} {path}): {error}") from None
     return json.loads(text) if text else None
-
-
-def version_model(model_name: str, version: int) -> str:
-    return f"{model_name}__v{version}"
 
 
 def serving_version(endpoint: str, model_name: str) -> list[int]:

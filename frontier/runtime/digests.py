@@ -1,4 +1,6 @@
-"""Digests of a step's inputs: equal digests mean the step's earlier result can be reused. Pure."""
+"""``frontier run``'s cache keys: equal digests mean a step's earlier result in the work directory can be
+reused. Pure. (Which edits make new versions is ``frontier.decision.generations``, for both executors;
+these keys only find results already on disk, and add the data files' size and time.)"""
 
 from __future__ import annotations
 
@@ -12,17 +14,6 @@ from frontier.api.spec import CandidateSpec, ClassifierModelSpec
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def spec_digest(spec: ClassifierModelSpec) -> str:
-    """What makes a new generation of versions: everything but ``promotion``.
-
-    A change of τ, guardrails, policy or a pin is a new *decision* over the versions already measured,
-    not a reason to train and measure again (the operator numbers its versions the same way).
-    """
-    wire = spec.to_wire()
-    wire.pop("promotion", None)
-    return _digest(wire)
 
 
 def _file_stamp(path: Path) -> dict[str, Any]:
@@ -54,7 +45,7 @@ def benchmark_digest(spec: ClassifierModelSpec, artifact_sha256: str, precision:
             "artifact": artifact_sha256,
             "precision": precision,
             "serving": serving,
-            "benchmark": spec.benchmark.to_wire(),
+            "benchmark": {k: v for k, v in spec.benchmark.to_wire().items() if k != "pricing"},
             "dataset": {k: v for k, v in spec.dataset.to_wire().items() if k != "balance"},
             "guardrails": spec.promotion.guardrails.to_wire(),
         }

@@ -54,6 +54,14 @@ def main(args: argparse.Namespace) -> int:
     from frontier.runtime import serving_link
 
     lifecycle = pipeline.Lifecycle(model, args.manifest, workdir, data_root=data_root, say=_console)
+    executor = pipeline.LocalExecutor(
+        model,
+        args.manifest,
+        workdir,
+        lambda: serving_link.TritonServing(model, workdir, http_port=args.http_port, say=_console),
+        data_root=data_root,
+        say=_console,
+    )
 
     def keep(serving: pipeline.Serving) -> None:
         if args.serve:
@@ -62,11 +70,7 @@ def main(args: argparse.Namespace) -> int:
                 time.sleep(3600)
 
     try:
-        status = pipeline.run(
-            lifecycle,
-            lambda: serving_link.TritonServing(model, workdir, http_port=args.http_port, say=_console),
-            keep,
-        )
+        status = pipeline.run(lifecycle, executor, keep)
     except KeyboardInterrupt:
         _console("interrupted: Triton and child processes stopped; re-run to resume")
         return 130

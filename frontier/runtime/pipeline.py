@@ -1,28 +1,47 @@
-"""``frontier run``'s lifecycle: plan → train → publish → benchmark → decide → promote → report.
+"""``frontier run``'s lifecycle: the operator's reconcile loop with a local executor.
 
-Level-triggered like the operator: each pass reads what the work directory already holds (status,
-artifacts, benchmark results, the Triton repository) and does only what is missing, so a re-run resumes
-and an interrupted run loses at most the step it was in. A changed spec is a new generation: new
-versions are planned while the promoted one keeps serving until something beats it.
+The lifecycle is ``frontier.decision.planner``, the same function the operator runs. Here each pass
+*observes* the work directory (artifacts keyed by their training inputs, benchmark results keyed by
+theirs, what the Triton repository promotes), *plans*, and *acts*: a training is a ``frontier train``
+subprocess, a benchmark is a measurement through the embedded Triton, a promotion is the zero-error
+swap. Actions finish before the next pass observes, so the loop ends when a plan has no action left.
+Re-running resumes: what the work directory already holds is observed, not done again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from frontier import artifact as artifacts
 from frontier.api.resource import ClassifierModel
 from frontier.api.spec import CandidateSpec
-from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, ModelVersion
-from frontier.decision import lifecycle
+from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, VersionState
+from frontier.data.evaluation import EvalRows, benchmark_rows
+from frontier.decision import generations, planner
+from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
+from frontier.decision.work import (
+    Action,
+    Benchmark,
+    BenchmarkKey,
+    Failed,
+    Measured,
+    Observed,
+    Promote,
+    Served,
+    Train,
+    Trained,
+    TrainingKey,
+    WorkKey,
+    World,
+)
 from frontier.errors import ArtifactError, FrontierError, ServingError
 from frontier.runtime import digests, training
-from frontier.runtime.workdir import RunState, Workdir
+from frontier.runtime.workdir import Workdir
+
+MAX_PASSES = 50  # each pass finishes its actions; a lifecycle settles in a handful
 
 
 class Serving(Protocol):
@@ -34,61 +53,75 @@ class Serving(Protocol):
 
     def promote(self, version: int) -> None: ...
 
+    def promoted(self) -> int | None: ...
+
     def __enter__(self) -> Serving: ...
 
     def __exit__(self, *exc: object) -> None: ...
-
-
-@dataclass(frozen=True)
-class EvalSet:
-    texts: list[str]
-    labels: list[int]
 
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Lifecycle:
+class LocalExecutor:
+    """Observe and act on this machine: the work directory, ``frontier train`` processes, one Triton."""
+
     def __init__(
         self,
         model: ClassifierModel,
         manifest: Path,
         workdir: Workdir,
+        serving_factory: Callable[[], Serving],
         *,
         data_root: Path | None = None,
         say: Callable[[str], None] = print,
-        clock: Callable[[], str] = utc_now,
     ) -> None:
-        self.model = model
-        self.spec = model.spec
-        self.manifest = manifest
-        self.workdir = workdir.create()
-        self.data_root = data_root
-        self.say = say
-        self.clock = clock
-        self.status = workdir.read_status()
-        self.generation = 0
+        self.model, self.spec, self.manifest = model, model.spec, manifest
+        self.workdir, self.data_root, self.say = workdir, data_root, say
+        self.serving_factory = serving_factory
+        self.serving: Serving | None = None
+        self.failures: dict[WorkKey, Failed] = {}
+        self.eval_rows: dict[int, EvalRows] = {}
 
-    # ------------------------------------------------------------------------------ plan
-    def plan(self) -> None:
-        state = self.workdir.read_state()
-        digest = digests.spec_digest(self.spec)
-        self.generation = state.generation if digest == state.spec_digest else state.generation + 1
-        if self.generation != state.generation:
-            self.say(f"spec generation {self.generation} (digest {digest[:12]})")
-        self.workdir.write_state(RunState(self.generation, digest))
-        self.status = lifecycle.plan_versions(self.spec, self.generation, self.status, self.clock())
-        self._save()
+    # ------------------------------------------------------------------------------ observe
+    def observe(self, status: ClassifierModelStatus, generation: int) -> World:
+        work: dict[WorkKey, Observed] = dict(self.failures)
+        for candidate in self._awaiting_training(status, generation):
+            key = TrainingKey(candidate.name, generation)
+            if key not in work and (trained := self._artifact(candidate)) is not None:
+                work[key] = trained
+        for v in status.versions:
+            bench = BenchmarkKey(v.version)
+            if v.state in AWAITING_BENCHMARK and v.artifact is not None and bench not in work:
+                cached = self.workdir.cached_metrics(self._benchmark_digest(v.artifact, v.precision))
+                if cached is not None:
+                    self.say(f"[v{v.version}] reusing its benchmark (same artifact and settings)")
+                    work[bench] = Measured(cached)
+        return World(work=work, served=Served(version=self._served()))
 
-    def current(self, candidate: str | None = None) -> list[ModelVersion]:
-        return [
-            v
-            for v in self.status.versions
-            if v.spec_generation == self.generation and (candidate is None or v.candidate == candidate)
-        ]
+    def _awaiting_training(self, status: ClassifierModelStatus, generation: int) -> list[CandidateSpec]:
+        settled = {
+            v.candidate for v in status.versions if v.spec_generation == generation and v.state not in IN_TRAINING
+        }
+        return [c for c in self.spec.candidates if c.name not in settled]
 
-    # ----------------------------------------------------------------------------- train
+    def _served(self) -> int | None:
+        """What the stable name serves: nothing while this run has not started Triton (the planner then
+        asks for the promotion again, so every run ends with the promoted version served)."""
+        return self.serving.promoted() if self.serving is not None else None
+
+    # ---------------------------------------------------------------------------------- act
+    def act(self, actions: tuple[Action, ...]) -> None:
+        for action in actions:
+            if isinstance(action, Train):
+                self.train(action)
+            elif isinstance(action, Benchmark):
+                self.benchmark(action)
+            elif isinstance(action, Promote):
+                self.start_serving().promote(action.version)
+            # Cancel: nothing runs here in the background (every action finished before this pass)
+
     def base_dir(self) -> Path:
         return self.data_root or self.manifest.resolve().parent
 
@@ -100,136 +133,123 @@ class Lifecycle:
             if s is not None and "://" not in s.uri.removeprefix("file://")
         ]
 
-    def train_all(self) -> None:
-        for candidate in self.spec.candidates:
-            waiting = [v for v in self.current(candidate.name) if v.state in ("Pending", "Training")]
-            if waiting:
-                self.train(candidate, waiting)
-
-    def train(self, candidate: CandidateSpec, versions: list[ModelVersion]) -> None:
+    def artifact_dir(self, candidate: CandidateSpec) -> Path:
         key = digests.training_digest(self.spec, candidate, self.data_files())
-        out = self.workdir.artifacts / f"{candidate.name}-{key[:12]}"
-        numbers = [v.version for v in versions]
+        return self.workdir.artifacts / f"{candidate.name}-{key[:12]}"
+
+    def _artifact(self, candidate: CandidateSpec) -> Trained | None:
+        out = self.artifact_dir(candidate)
         try:
-            artifacts.verify(out)
-            self.say(f"[{candidate.name}] reusing artifact {out.name} (same training inputs)")
+            manifest = artifacts.verify(out)
         except ArtifactError:
-            self.say(f"[{candidate.name}] training → {out}")
-            for n in numbers:
-                self.status = lifecycle.set_state(self.status, n, "Training")
-            self._save()
-            command = training.train_command(self.manifest, candidate.name, out, self.data_root)
-            log = self.workdir.logs / f"train-{candidate.name}-g{self.generation}.log"
-            try:
-                training.run_logged(command, log, lambda line: self.say(f"[{candidate.name}] {line}"))
-            except FrontierError as error:
-                self.say(f"[{candidate.name}] training failed: {error}")
-                self.status = lifecycle.record_failure(self.status, numbers, "TrainingFailed", str(error))
-                self._save()
-                return
-        sha = artifacts.sha256_file(out / artifacts.MANIFEST)
-        manifest = artifacts.read_manifest(out)
-        for v in versions:
-            if v.precision not in manifest.precisions:
-                self.status = lifecycle.record_failure(
-                    self.status, [v.version], "PrecisionMissing", f"the artifact has no {v.precision} model"
-                )
-                continue
-            self.status = lifecycle.set_state(
-                self.status, v.version, "Trained", artifact=Artifact(uri=out.resolve().as_uri(), sha256=sha)
-            )
-        self._save()
-
-    # ------------------------------------------------------------------------- benchmark
-    def eval_set(self, seed: int) -> EvalSet:
-        from frontier.trainer import data  # no torch: reading and shaping rows only
-
-        prepared = data.prepare(self.spec.dataset, self.spec.labels, self.base_dir(), seed)
-        texts, labels = prepared.eval.texts, [int(x) for x in prepared.eval.labels]
-        limit = self.spec.benchmark.eval_samples
-        return EvalSet(texts[:limit], labels[:limit]) if limit else EvalSet(texts, labels)
-
-    def benchmark_all(self, serving: Serving) -> None:
-        todo = [v for v in self.current() if v.state in ("Trained", "Published", "Benchmarking")]
-        eval_sets: dict[int, EvalSet] = {}
-        for v in todo:
-            assert v.artifact is not None
-            path = Path(v.artifact.uri.removeprefix("file://"))
-            key = digests.benchmark_digest(self.spec, v.artifact.sha256, v.precision)
-            metrics = self.workdir.cached_metrics(key)
-            label = f"v{v.version} {v.candidate}/{v.precision}"
-            try:
-                serving.publish(path, v.precision, v.version)
-                if metrics is None:
-                    self.status = lifecycle.set_state(self.status, v.version, "Benchmarking")
-                    self._save()
-                    seed = self.spec.candidate(v.candidate).hyperparameters.seed
-                    evaluation = eval_sets.setdefault(seed, self.eval_set(seed))
-                    self.say(f"[{label}] benchmarking through Triton ({len(evaluation.texts)} eval texts)")
-                    metrics = serving.benchmark(
-                        v.version, evaluation.texts, evaluation.labels, self._reference(path, v.precision)
-                    )
-                    self.workdir.cache_metrics(key, metrics)
-                else:
-                    self.say(f"[{label}] reusing benchmark {key[:12]}")
-            except (ServingError, ArtifactError) as error:
-                self.say(f"[{label}] failed: {error}")
-                self.status = lifecycle.record_failure(self.status, [v.version], "BenchmarkFailed", str(error))
-                self._save()
-                continue
-            self.status = lifecycle.record_metrics(self.spec, self.status, v.version, metrics)
-            self.say(
-                f"[{label}] macro-F1 {metrics.macro_f1:.4f}  p50 {metrics.p50_ms:.1f} ms  p95 {metrics.p95_ms:.1f} ms"
-                f"  {metrics.throughput_rps:.0f} req/s  ${metrics.cost_per_1m:.4f}/1M"
-            )
-            self._save()
-
-    @staticmethod
-    def _reference(artifact: Path, precision: str) -> list[int] | None:
-        """The trainer's fp32 predictions on the eval set: what a served variant must agree with."""
-        path = artifact / "predictions.json"
-        if not path.is_file():
             return None
-        predictions = json.loads(path.read_text())
-        chosen = predictions.get("fp32") or predictions.get(precision)
-        return [int(p) for p in chosen] if chosen else None
+        sha = artifacts.sha256_file(out / artifacts.MANIFEST)
+        return Trained(Artifact(uri=out.resolve().as_uri(), sha256=sha), frozenset(manifest.precisions))
 
-    # -------------------------------------------------------------------------- decide
-    def decide(self, serving: Serving) -> None:
-        before = self.status.promoted.version if self.status.promoted else None
-        self.status = lifecycle.apply_decision(self.spec, self.status, self.clock(), self.generation)
-        after = self.status.promoted.version if self.status.promoted else None
-        if after is not None:
-            serving.promote(after)
+    def train(self, action: Train) -> None:
+        candidate = self.spec.candidate(action.key.candidate)
+        out = self.artifact_dir(candidate)
+        if self._artifact(candidate) is not None:
+            self.say(f"[{candidate.name}] reusing artifact {out.name} (same training inputs)")
+            return
+        self.say(f"[{candidate.name}] training → {out}")
+        command = training.train_command(self.manifest, candidate.name, out, self.data_root)
+        log = self.workdir.logs / f"train-{candidate.name}-g{action.key.generation}.log"
+        try:
+            training.run_logged(command, log, lambda line: self.say(f"[{candidate.name}] {line}"))
+        except FrontierError as error:
+            self.say(f"[{candidate.name}] training failed: {error}")
+            self.failures[action.key] = Failed(Reason.TRAINING_FAILED, str(error))
+            return
+        if self._artifact(candidate) is None:
+            self.failures[action.key] = Failed(Reason.TRAINING_FAILED, f"{out}: no complete artifact after training")
+
+    def benchmark(self, action: Benchmark) -> None:
+        label = f"v{action.key.version} {action.candidate}/{action.precision}"
+        path = Path(action.artifact.uri.removeprefix("file://"))
+        try:
+            serving = self.start_serving()
+            serving.publish(path, action.precision, action.key.version)
+            seed = self.spec.candidate(action.candidate).hyperparameters.seed
+            rows = self.eval_rows.get(seed) or self.eval_rows.setdefault(
+                seed, benchmark_rows(self.spec, seed, self.base_dir())
+            )
+            reference = artifacts.reference_predictions(path, action.precision, len(rows.texts))
+            self.say(f"[{label}] benchmarking through Triton ({len(rows.texts)} eval texts)")
+            metrics = serving.benchmark(action.key.version, rows.texts, rows.labels, reference)
+        except (ServingError, ArtifactError) as error:
+            self.say(f"[{label}] failed: {error}")
+            self.failures[action.key] = Failed(Reason.BENCHMARK_FAILED, str(error))
+            return
+        self.workdir.cache_metrics(self._benchmark_digest(action.artifact, action.precision), metrics)
+
+    def _benchmark_digest(self, artifact: Artifact, precision: str) -> str:
+        return digests.benchmark_digest(self.spec, artifact.sha256, precision)
+
+    def start_serving(self) -> Serving:
+        if self.serving is None:
+            serving = self.serving_factory()
+            serving.__enter__()
+            self.serving = serving
+        return self.serving
+
+    def stop_serving(self) -> None:
+        if self.serving is not None:
+            serving, self.serving = self.serving, None
+            serving.__exit__(None, None, None)
+
+
+class Lifecycle:
+    """The reconcile loop of one manifest over one work directory."""
+
+    def __init__(
+        self,
+        model: ClassifierModel,
+        manifest: Path,
+        workdir: Workdir,
+        *,
+        data_root: Path | None = None,
+        say: Callable[[str], None] = print,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
+        self.model, self.spec, self.manifest = model, model.spec, manifest
+        self.workdir = workdir.create()
+        self.data_root, self.say, self.clock = data_root, say, clock
+        self.status = workdir.read_status()
+
+    def reconcile(self, executor: LocalExecutor) -> ClassifierModelStatus:
+        """Observe, plan, act until nothing is left to do; the status is saved after every pass."""
+        for _ in range(MAX_PASSES):
+            generation, _digest = generations.generation_of(self.spec, self.status)
+            world = executor.observe(self.status, generation)
+            plan = planner.plan(self.spec, self.status, world, self.clock())
+            if plan.generation != generations.current_generation(self.status):
+                self.say(f"spec generation {plan.generation} (digest {_digest[:12]})")
+            self.status = plan.status
+            self.workdir.write_status(self.status)
+            for event in plan.events:
+                self.say(f"{event.reason}: {event.message}")
+            if not plan.actions:
+                self._report()
+                return self.status
+            executor.act(plan.actions)
+        raise FrontierError(f"the lifecycle did not settle in {MAX_PASSES} passes; status {self.workdir.status_file}")
+
+    def _report(self) -> None:
         decision = self.status.decision
         if decision is not None:
             self.say(f"decision: {decision.action} ({decision.reason}) — {decision.message}")
-        if after != before and after is not None:
-            self.say(f"stable name {self.model.model_name!r} now serves v{after}")
-        self.finish()
-
-    def finish(self) -> None:
-        self.status = lifecycle.summarize(self.spec, self.generation, self.status, self.clock())
-        self._save()
-
-    def _save(self) -> None:
-        self.workdir.write_status(self.status)
 
 
-def run(
-    lifecycle_: Lifecycle, serving_factory: Callable[[], Serving], keep: Callable[[Serving], None]
-) -> ClassifierModelStatus:
-    """The whole pass; ``keep`` runs with Triton still up (e.g. serve until Ctrl-C)."""
-    lifecycle_.plan()
-    lifecycle_.train_all()
-    if any(v.state in ("Trained", "Published", "Benchmarking", "Ready", "Promoted") for v in lifecycle_.current()) or (
-        lifecycle_.status.promoted is not None
-    ):
-        serving = serving_factory()
-        with serving:
-            lifecycle_.benchmark_all(serving)
-            lifecycle_.decide(serving)
-            keep(serving)
-    else:
-        lifecycle_.finish()
-    return lifecycle_.status
+def run(lifecycle: Lifecycle, executor: LocalExecutor, keep: Callable[[Serving], None]) -> ClassifierModelStatus:
+    """The whole lifecycle; ``keep`` runs with Triton still up, serving the promoted version."""
+    try:
+        status = lifecycle.reconcile(executor)
+        if status.promoted is not None:
+            keep(executor.start_serving())
+    finally:
+        executor.stop_serving()
+    return status
+
+
+__all__ = ["Lifecycle", "LocalExecutor", "Serving", "VersionState", "run"]

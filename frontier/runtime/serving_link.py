@@ -66,6 +66,9 @@ class TritonServing:
             self.spec.promotion.guardrails.max_p95_ms,
         )
 
+    def promoted(self) -> int | None:
+        return self.local.promoted()
+
     def promote(self, version: int) -> None:
         if self.local.promoted() == version:
             return

@@ -1,7 +1,6 @@
 """The work directory of ``frontier run``: where status, artifacts, logs and the Triton repository live.
 
     <workdir>/status.json            the resource's status, same shape as in the cluster
-    <workdir>/state.json             the spec digest and generation of the last run
     <workdir>/artifacts/<cand>-<digest>/   one artifact per distinct training input
     <workdir>/benchmarks/<digest>.json     one result per distinct (artifact, precision, benchmark) input
     <workdir>/model-repository/      the Triton model repository
@@ -19,12 +18,6 @@ from pathlib import Path
 
 from frontier.api.status import ClassifierModelStatus, Metrics
 from frontier.files import write_text_atomically
-
-
-@dataclass(frozen=True)
-class RunState:
-    generation: int = 0
-    spec_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,17 +48,6 @@ class Workdir:
         for path in (self.root, self.artifacts, self.benchmarks, self.repository, self.logs):
             path.mkdir(parents=True, exist_ok=True)
         return self
-
-    def read_state(self) -> RunState:
-        path = self.root / "state.json"
-        if not path.is_file():
-            return RunState()
-        data = json.loads(path.read_text())
-        return RunState(generation=int(data["generation"]), spec_digest=str(data["specDigest"]))
-
-    def write_state(self, state: RunState) -> None:
-        text = json.dumps({"generation": state.generation, "specDigest": state.spec_digest}, indent=2)
-        write_text_atomically(self.root / "state.json", text + "\n")
 
     def read_status(self) -> ClassifierModelStatus:
         if not self.status_file.is_file():

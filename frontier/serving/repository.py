@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frontier.api import names
 from frontier.api.spec import ServingSpec
 from frontier.artifact import ArtifactManifest, read_manifest, sha256_file
 from frontier.errors import ArtifactError, ServingError
@@ -69,7 +70,7 @@ class ModelRepository:
 
     # ----------------------------------------------------------------------------- names
     def version_model(self, version: int) -> str:
-        return f"{self.model_name}__v{version}"
+        return names.version_model(self.model_name, version)
 
     def version_dir(self, version: int) -> Path:
         return self.root / self.version_model(version) / str(version)

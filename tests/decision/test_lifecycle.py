@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from frontier import api
-from frontier.api.status import ClassifierModelStatus, Metrics
+from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, VersionState
 from frontier.decision import lifecycle
 
+ARTIFACT = Artifact(uri="file:///artifacts/minilm", sha256="0" * 64)
 T0, T1, T2 = "2026-11-23T10:00:00Z", "2026-11-23T11:00:00Z", "2026-11-23T12:00:00Z"
 
 
@@ -19,15 +20,28 @@ def spec_of(manifest, **promotion):
 
 def metrics(f1: float, p50: float, cost: float, agreement: float | None = None) -> Metrics:
     return Metrics(
-        macro_f1=f1, accuracy=f1, p50_ms=p50, p95_ms=p50 * 1.4, p99_ms=p50 * 2, throughput_rps=100,
-        cost_per_1m=cost, agreement=agreement,
+        macro_f1=f1,
+        accuracy=f1,
+        p50_ms=p50,
+        p95_ms=p50 * 1.4,
+        p99_ms=p50 * 2,
+        throughput_rps=100,
+        cost_per_1m=cost,
+        agreement=agreement,
     )
+
+
+def measure(spec, status, number, m):
+    """A version's benchmark result, trained first when it was still waiting (as the planner moves it)."""
+    if status.version(number).state == VersionState.PENDING:
+        status = lifecycle.set_state(status, number, VersionState.TRAINED, artifact=ARTIFACT)
+    return lifecycle.record_metrics(spec, status, number, m)
 
 
 def measured_status(spec, numbers_to_metrics):
     status = lifecycle.plan_versions(spec, 1, ClassifierModelStatus(), T0)
     for number, m in numbers_to_metrics.items():
-        status = lifecycle.record_metrics(spec, status, number, m)
+        status = measure(spec, status, number, m)
     return status
 
 
@@ -74,9 +88,7 @@ def test_the_decision_fills_promoted_history_scores_and_variant_deltas(manifest)
     assert status.version(2).utility is not None and status.version(2).on_pareto_front
     assert status.decision.action == "promote" and status.decision.reason == "BestUtility"
     assert [r.version for r in status.history] == [2]
-    assert status.decision.variants == [
-        "minilm int8 v2 vs fp32 v1: ΔF1 -0.0050, p50 ×0.50, p95 ×0.50, cost ×0.50"
-    ]
+    assert status.decision.variants == ["minilm int8 v2 vs fp32 v1: ΔF1 -0.0050, p50 ×0.50, p95 ×0.50, cost ×0.50"]
 
 
 def test_deciding_twice_changes_nothing(manifest):
@@ -90,10 +102,10 @@ def test_a_regression_rolls_back_to_the_previous_promoted_version(manifest):
     spec = spec_of(manifest, guardrails={"minMacroF1": 0.8}, minImprovement=0.0)
     status = measured_status(spec, {1: metrics(0.85, 50, 2.0)})
     status = lifecycle.apply_decision(spec, status, T0)
-    status = lifecycle.record_metrics(spec, status, 3, metrics(0.95, 40, 1.5))
+    status = measure(spec, status, 3, metrics(0.95, 40, 1.5))
     status = lifecycle.apply_decision(spec, status, T1)
     assert status.promoted.version == 3
-    status = lifecycle.record_metrics(spec, status, 3, metrics(0.70, 40, 1.5))  # re-benchmark: worse
+    status = measure(spec, status, 3, metrics(0.70, 40, 1.5))  # re-benchmark: worse
     status = lifecycle.apply_decision(spec, status, T2)
     assert (status.decision.action, status.promoted.version, status.decision.reason) == ("rollback", 1, "Regressed")
     assert [(r.version, r.action) for r in status.history] == [(1, "promote"), (3, "promote"), (1, "rollback")]
@@ -108,12 +120,16 @@ def test_conditions_follow_the_lifecycle(manifest):
     assert conditions["Training"].status == "True" and conditions["Ready"].status == "False"
 
     for n in (1, 2, 3, 4):
-        status = lifecycle.record_metrics(spec, status, n, metrics(0.9, 50 + n, 2.0, 1.0))
+        status = measure(spec, status, n, metrics(0.9, 50 + n, 2.0, 1.0))
     status = lifecycle.summarize(spec, 1, lifecycle.apply_decision(spec, status, T1), T1)
     conditions = {c.type: c for c in status.conditions}
     assert status.phase == "Ready"
     assert [conditions[t].status for t in ("Ready", "Training", "Benchmarked", "Promoted", "Degraded")] == [
-        "True", "False", "True", "True", "False",
+        "True",
+        "False",
+        "True",
+        "True",
+        "False",
     ]
     assert conditions["Promoted"].reason == "BestUtility"
     assert conditions["Training"].last_transition_time == T1
@@ -124,8 +140,8 @@ def test_a_failed_version_degrades_the_resource_with_its_reason(manifest):
     spec = spec_of(manifest)
     status = lifecycle.plan_versions(spec, 1, ClassifierModelStatus(), T0)
     status = lifecycle.record_failure(status, [3, 4], "TrainingFailed", "CUDA out of memory")
-    status = lifecycle.record_metrics(spec, status, 1, metrics(0.9, 50, 2.0))
-    status = lifecycle.record_metrics(spec, status, 2, metrics(0.9, 30, 1.0, 1.0))
+    status = measure(spec, status, 1, metrics(0.9, 50, 2.0))
+    status = measure(spec, status, 2, metrics(0.9, 30, 1.0, 1.0))
     status = lifecycle.summarize(spec, 1, lifecycle.apply_decision(spec, status, T1), T1)
     degraded = {c.type: c for c in status.conditions}["Degraded"]
     assert status.phase == "Degraded" and status.promoted is not None
@@ -145,7 +161,7 @@ def test_once_a_new_generation_wins_the_old_promoted_version_retires(manifest):
     status = measured_status(spec, {1: metrics(0.9, 50, 2.0)})
     status = lifecycle.apply_decision(spec, status, T0)
     status = lifecycle.plan_versions(spec, 2, status, T1)
-    status = lifecycle.record_metrics(spec, status, 5, metrics(0.9, 40, 1.5))
+    status = measure(spec, status, 5, metrics(0.9, 40, 1.5))
     status = lifecycle.apply_decision(spec, status, T2)
     assert status.promoted.version == 5
     assert status.version(1).state == "Retired" and status.version(5).state == "Promoted"

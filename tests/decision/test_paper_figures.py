@@ -1,7 +1,8 @@
 """The cost models and the utility reproduce arXiv 2602.06370's published figures from its own inputs.
 
-The inputs are those in ../shared/anchors/paper-2602.06370.json: Cloud Run's per-second prices for the
-encoder deployment (2 vCPU, 2 GiB), GPT-4o's token prices and the IMDB prompt sizes, the SST-2 p50s.
+The inputs are the paper's published figures, kept in the repository as tests/fixtures/paper-2602.06370.json:
+Cloud Run's per-second prices for the encoder deployment (2 vCPU, 2 GiB), GPT-4o's token prices and the IMDB
+prompt sizes, the SST-2 p50s.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from frontier.decision import cost
 from frontier.decision.utility import utility
 from tests.conftest import ROOT
 
-ANCHORS = json.loads((ROOT.parent / "shared" / "anchors" / "paper-2602.06370.json").read_text())
+ANCHORS = json.loads((ROOT / "tests" / "fixtures" / "paper-2602.06370.json").read_text())
 
 
 def cloud_run() -> cost.Instance:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from frontier import results
 from frontier.api import parse
 from frontier.api.status import Artifact, ModelVersion
-from frontier.operator import generations, jobs, observe, results
+from frontier.operator import jobs, observe
 from frontier.operator.reconcile import merge_patch
 from frontier.operator.settings import OperatorSettings, from_environment
 
@@ -67,7 +68,7 @@ def test_train_job_manifest() -> None:
     assert container["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]
     assert {"name": "frontier-data", "persistentVolumeClaim": {"claimName": "frontier-data"}} in pod["volumes"]
     assert container["command"][-1] == "/frontier/artifacts/ml/sentiment/g3/minilm"
-    assert {e["name"] for e in container["env"]} >= {jobs.ENV_RESULT_CONFIGMAP, jobs.ENV_RESULT_NAMESPACE}
+    assert {e["name"] for e in container["env"]} >= {results.ENV_RESULT_CONFIGMAP, results.ENV_RESULT_NAMESPACE}
     assert pod["restartPolicy"] == "Never"
 
 
@@ -119,17 +120,6 @@ def test_results_contract() -> None:
         results.training_artifact({"data": {}})
     with pytest.raises(results.ResultError, match="sha256"):
         results.training_artifact({"data": results.encode({"artifact": {"uri": "/a"}})})
-
-
-def test_training_generation_ignores_promotion_changes() -> None:
-    s = spec()
-    gen, record = generations.training_generation({}, 1, s)
-    assert gen == 1 and record is not None
-    pinned = spec(promotion={"pinnedVersion": 2, "policy": "manual"})
-    assert generations.training_generation({generations.ANNOTATION: record}, 2, pinned) == (1, None)
-    retrained = spec(labels=["a", "b", "c"])
-    gen, new_record = generations.training_generation({generations.ANNOTATION: record}, 3, retrained)
-    assert gen == 3 and new_record != record
 
 
 def test_settings_from_environment() -> None:

@@ -1,0 +1,214 @@
+"""The lifecycle, once: from the spec, the status and what an executor observed, the next status and the
+actions to carry out. Pure — the controller pattern's *plan* between *observe* and *act*.
+
+    generation, _ = generations.generation_of(spec, status)
+    world = executor.observe(status, generation)          # Jobs / processes, results, Triton
+    plan = planner.plan(spec, status, world, now)
+    executor.act(plan.actions); write(plan.status); post(plan.events)
+
+Both executors run this same function: the operator once per reconciliation (its actions start Jobs that
+finish later, observed on a later pass), ``frontier run`` in a loop until no action is left (its actions
+finish before it observes again). Given the same observations they plan the same versions, states and
+decision. Re-planning from the same inputs plans the same actions: executors make each action idempotent
+(deterministic Job names, artifact directories keyed by their inputs), so a restart at any moment
+resumes and never duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from frontier.api.spec import ClassifierModelSpec
+from frontier.api.status import ClassifierModelStatus, ModelVersion, VersionState
+from frontier.decision import generations, lifecycle
+from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
+from frontier.decision.work import (
+    Action,
+    Benchmark,
+    BenchmarkKey,
+    Cancel,
+    Event,
+    EventReason,
+    Failed,
+    Measured,
+    Promote,
+    Running,
+    Train,
+    Trained,
+    TrainingKey,
+    World,
+)
+
+S = VersionState
+
+
+@dataclass(frozen=True)
+class Plan:
+    status: ClassifierModelStatus
+    actions: tuple[Action, ...] = ()
+    events: tuple[Event, ...] = ()
+    generation: int = 1
+
+
+@dataclass
+class _Planning:
+    """One planning pass: the status as it is being rewritten, and what it has decided to do."""
+
+    spec: ClassifierModelSpec
+    status: ClassifierModelStatus
+    world: World
+    generation: int
+    actions: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def move(self, numbers: list[int], state: VersionState, **update: object) -> None:
+        for number in numbers:
+            self.status = lifecycle.set_state(self.status, number, state, **update)
+
+    def say(self, reason: EventReason, message: str, warning: bool = False) -> None:
+        self.events.append(Event(reason, message, warning))
+
+    def current(self, *in_states: VersionState) -> list[ModelVersion]:
+        return [v for v in self.status.versions if v.spec_generation == self.generation and v.state in in_states]
+
+
+def plan(spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World, now: str) -> Plan:
+    generation, digest = generations.generation_of(spec, status)
+    status = lifecycle.plan_versions(spec, generation, status, now).model_copy(update={"spec_digest": digest})
+    planning = _Planning(spec, status, world, generation)
+    _cancel_superseded(planning)
+    _training(planning)
+    _benchmarks(planning)
+    before = planning.status
+    planning.status = lifecycle.apply_decision(spec, planning.status, now, generation)
+    _serving(planning, before)
+    planning.status = lifecycle.summarize(spec, generation, planning.status, now)
+    return Plan(planning.status, tuple(planning.actions), tuple(planning.events), generation)
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def _training(p: _Planning) -> None:
+    for candidate in p.spec.candidates:
+        waiting = [v for v in p.current(*IN_TRAINING) if v.candidate == candidate.name]
+        if not waiting:
+            continue
+        numbers = [v.version for v in waiting]
+        reusable = _earlier_artifact(p.status, waiting[0])
+        if reusable is not None:
+            p.move(numbers, S.TRAINED, artifact=reusable.artifact, reason=Reason.ARTIFACT_REUSED, message=None)
+            p.say(EventReason.ARTIFACT_REUSED, f"{candidate.name}: same training inputs as v{reusable.version}")
+            continue
+        key = TrainingKey(candidate.name, p.generation)
+        observed = p.world.of(key)
+        if observed is None:
+            p.actions.append(Train(key, tuple(numbers)))
+            p.move(numbers, S.TRAINING, reason=Reason.RUNNING, message=None)
+            p.say(EventReason.TRAINING_STARTED, f"{candidate.name}: training generation {p.generation}")
+        elif isinstance(observed, Running):
+            p.move(numbers, S.TRAINING, reason=Reason.RUNNING, message=observed.detail or None)
+        elif isinstance(observed, Trained):
+            _trained(p, candidate.name, waiting, observed)
+        elif isinstance(observed, Failed):
+            p.status = lifecycle.record_failure(p.status, numbers, observed.reason, observed.message)
+            p.say(EventReason.TRAINING_FAILED, f"{candidate.name}: {observed.reason}: {observed.message}", True)
+        else:  # a benchmark result under a training key: the executor is broken
+            raise TypeError(f"{key}: unexpected observation {observed!r}")
+
+
+def _trained(p: _Planning, candidate: str, waiting: list[ModelVersion], observed: Trained) -> None:
+    for v in waiting:
+        if observed.precisions is not None and v.precision not in observed.precisions:
+            held = ", ".join(sorted(observed.precisions))
+            p.status = lifecycle.record_failure(
+                p.status, [v.version], Reason.PRECISION_MISSING, f"the artifact has no {v.precision} model ({held})"
+            )
+            continue
+        p.move([v.version], S.TRAINED, artifact=observed.artifact, reason=None, message=None)
+    p.say(EventReason.TRAINED, f"{candidate}: artifact {observed.artifact.uri}")
+
+
+def _earlier_artifact(status: ClassifierModelStatus, version: ModelVersion) -> ModelVersion | None:
+    """A version of an earlier generation trained from exactly the same inputs, with its artifact."""
+    if version.training_digest is None:
+        return None
+    return next(
+        (
+            v
+            for v in status.versions
+            if v.spec_generation < version.spec_generation
+            and v.training_digest == version.training_digest
+            and v.artifact is not None
+        ),
+        None,
+    )
+
+
+# -------------------------------------------------------------------------------------------- benchmarks
+
+
+def _benchmarks(p: _Planning) -> None:
+    for v in [v for v in p.status.versions if v.state in AWAITING_BENCHMARK]:
+        assert v.artifact is not None  # Trained means an artifact was recorded
+        key = BenchmarkKey(v.version)
+        observed = p.world.of(key)
+        label = f"v{v.version} ({v.candidate}/{v.precision})"
+        if observed is None:
+            p.actions.append(Benchmark(key, v.candidate, v.precision, v.spec_generation, v.artifact))
+            p.move([v.version], S.BENCHMARKING, reason=Reason.RUNNING, message=None)
+            p.say(EventReason.BENCHMARK_STARTED, f"{label}: benchmarking through Triton")
+        elif isinstance(observed, Running):
+            p.move([v.version], S.BENCHMARKING, reason=Reason.RUNNING, message=observed.detail or None)
+        elif isinstance(observed, Measured):
+            m = observed.metrics
+            p.status = lifecycle.record_metrics(p.spec, p.status, v.version, m)
+            p.say(
+                EventReason.BENCHMARKED,
+                f"{label}: macro-F1 {m.macro_f1:.4f}, p50 {m.p50_ms:.1f} ms, p95 {m.p95_ms:.1f} ms, "
+                f"{m.throughput_rps:.0f} req/s, ${m.cost_per_1m:.4f}/1M",
+            )
+        elif isinstance(observed, Failed):
+            p.status = lifecycle.record_failure(p.status, [v.version], observed.reason, observed.message)
+            p.say(EventReason.BENCHMARK_FAILED, f"{label}: {observed.reason}: {observed.message}", True)
+        else:
+            raise TypeError(f"{key}: unexpected observation {observed!r}")
+
+
+# ------------------------------------------------------------------------------------------ cancellation
+
+
+def _cancel_superseded(p: _Planning) -> None:
+    """Running work no version needs any more: training of an earlier generation, benchmarks of retired
+    versions. Finished work is left alone (its results and logs are the versions' history)."""
+    live = {v.version for v in p.status.versions if v.state != S.RETIRED}
+    for key in p.world.running():
+        if isinstance(key, TrainingKey) and key.generation != p.generation:
+            why = f"trains for spec generation {key.generation}; the spec now asks for generation {p.generation}"
+        elif isinstance(key, BenchmarkKey) and key.version not in live:
+            why = f"benchmarks v{key.version}, retired by the spec change to generation {p.generation}"
+        else:
+            continue
+        p.actions.append(Cancel(key, why))
+        p.say(EventReason.CANCELLED, why)
+
+
+# --------------------------------------------------------------------------------------------- serving
+
+
+def _serving(p: _Planning, before: ClassifierModelStatus) -> None:
+    """Make Triton serve what the decision chose (level-triggered: also after a Triton restart)."""
+    promoted = p.status.promoted
+    decision = p.status.decision
+    was = before.promoted.version if before.promoted else None
+    served = p.world.served
+    if promoted is not None and served.known and served.version != promoted.version:
+        p.actions.append(Promote(promoted.version, served.version))
+    if promoted is not None and promoted.version != was and decision is not None:
+        p.say(
+            EventReason.PROMOTED,
+            f"{decision.action}: now serving v{promoted.version} ({promoted.candidate}/{promoted.precision}); "
+            f"{decision.message}",
+        )
+    elif decision is not None and decision != before.decision and decision.action == "recommend":
+        p.say(EventReason.RECOMMENDED, decision.message)

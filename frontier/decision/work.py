@@ -1,0 +1,163 @@
+"""The vocabulary between the planner and its executors: what was observed, what to do next. Pure values.
+
+An executor (``frontier.operator`` with Jobs, ``frontier.runtime`` with subprocesses) *observes* the world
+as a ``World``: for each piece of work the planner asked for — a candidate's training of one
+generation, a version's benchmark — whether it is absent, running, done (with its result) or failed;
+and what Triton's stable name serves. The planner (``frontier.decision.planner``) answers with the new
+status and the ``Action`` values to carry out. Executors never decide; the planner never does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from frontier.api.spec import Precision
+from frontier.api.status import Artifact, Metrics
+
+# --------------------------------------------------------------------------------------------- keys
+
+
+@dataclass(frozen=True, order=True)
+class TrainingKey:
+    """One candidate's training for one generation (a training Job, a ``frontier train`` process)."""
+
+    candidate: str
+    generation: int
+
+
+@dataclass(frozen=True, order=True)
+class BenchmarkKey:
+    """One version's benchmark (a benchmark Job, an in-process measurement)."""
+
+    version: int
+
+
+WorkKey = TrainingKey | BenchmarkKey
+
+# ------------------------------------------------------------------------------------- observations
+
+
+@dataclass(frozen=True)
+class Running:
+    detail: str = ""
+    """Where it runs, in words (``Job agnews-minilm-g1-train``)."""
+
+
+@dataclass(frozen=True)
+class Trained:
+    artifact: Artifact
+    precisions: frozenset[str] | None = None
+    """The precisions the artifact holds; None when the executor cannot tell (every one is assumed)."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+    message: str
+
+
+Observed = Running | Trained | Measured | Failed
+
+
+class ServingKnown(StrEnum):
+    """Why the stable name's version is not known."""
+
+    NOT_CONFIGURED = "NotConfigured"  # no Triton endpoint: nothing to call
+    UNAVAILABLE = "Unavailable"  # Triton did not answer
+
+
+@dataclass(frozen=True)
+class Served:
+    """What Triton's stable name serves: a version, nothing (``None``), or unknown (``why``)."""
+
+    version: int | None = None
+    why: ServingKnown | None = None
+    message: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.why is None
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything an executor observed, keyed by the work the planner names."""
+
+    work: Mapping[WorkKey, Observed] = field(default_factory=dict)
+    served: Served = field(default_factory=Served)
+
+    def of(self, key: WorkKey) -> Observed | None:
+        return self.work.get(key)
+
+    def running(self) -> list[WorkKey]:
+        return sorted((k for k, v in self.work.items() if isinstance(v, Running)), key=repr)
+
+
+# ------------------------------------------------------------------------------------------ actions
+
+
+@dataclass(frozen=True)
+class Train:
+    key: TrainingKey
+    versions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    key: BenchmarkKey
+    candidate: str
+    precision: Precision
+    generation: int
+    artifact: Artifact
+
+
+@dataclass(frozen=True)
+class Promote:
+    """Make the stable name serve ``version`` (``previous``: what it served, None for nothing/unknown)."""
+
+    version: int
+    previous: int | None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    key: WorkKey
+    why: str
+
+
+Action = Train | Benchmark | Promote | Cancel
+
+# ------------------------------------------------------------------------------------------- events
+
+
+class EventReason(StrEnum):
+    TRAINING_STARTED = "TrainingStarted"
+    TRAINED = "Trained"
+    ARTIFACT_REUSED = "ArtifactReused"
+    TRAINING_FAILED = "TrainingFailed"
+    BENCHMARK_STARTED = "BenchmarkStarted"
+    BENCHMARKED = "Benchmarked"
+    BENCHMARK_FAILED = "BenchmarkFailed"
+    PROMOTED = "Promoted"
+    RECOMMENDED = "Recommended"
+    CANCELLED = "JobCancelled"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event (the operator posts it) or a console line (``frontier run`` prints it)."""
+
+    reason: EventReason
+    message: str
+    warning: bool = False
+
+    @property
+    def type(self) -> str:
+        return "Warning" if self.warning else "Normal"

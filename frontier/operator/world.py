@@ -1,0 +1,113 @@
+"""The operator's *observe*: the planner's ``World`` from the model's Jobs, their results and Triton.
+
+Jobs carry their work key in labels (role, candidate, generation, version), so one list call finds every
+piece of work a model has; a result ConfigMap is read only for a finished Job whose versions still wait
+for it (a resync of a settled model reads no ConfigMap). Triton is asked which version its stable name
+serves; an unreachable Triton is an observation (``Served.why``), not an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from frontier import results
+from frontier.api.status import ClassifierModelStatus
+from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
+from frontier.decision.work import (
+    BenchmarkKey,
+    Failed,
+    Measured,
+    Observed,
+    Running,
+    Served,
+    ServingKnown,
+    Trained,
+    TrainingKey,
+    WorkKey,
+    World,
+)
+from frontier.errors import ServingError
+from frontier.operator import jobs, observe, triton
+from frontier.operator.k8s import JSON, Kube
+
+
+def key_of(job: Mapping[str, Any]) -> WorkKey | None:
+    labels = (job.get("metadata") or {}).get("labels") or {}
+    role = labels.get(jobs.LABEL_ROLE)
+    generation, version = _number(labels.get(jobs.LABEL_GENERATION)), _number(labels.get(jobs.LABEL_VERSION))
+    if role == "train" and labels.get(jobs.LABEL_CANDIDATE) and generation is not None:
+        return TrainingKey(labels[jobs.LABEL_CANDIDATE], generation)
+    if role == "bench" and version is not None:
+        return BenchmarkKey(version)
+    return None
+
+
+def awaited(status: ClassifierModelStatus, generation: int) -> set[WorkKey]:
+    """The work whose result the planner will read on this pass."""
+    keys: set[WorkKey] = set()
+    for v in status.versions:
+        if v.spec_generation == generation and v.state in IN_TRAINING:
+            keys.add(TrainingKey(v.candidate, generation))
+        elif v.state in AWAITING_BENCHMARK:
+            keys.add(BenchmarkKey(v.version))
+    return keys
+
+
+def observe_jobs(
+    kube: Kube, namespace: str, listed: Mapping[str, JSON], wanted: set[WorkKey]
+) -> dict[WorkKey, Observed]:
+    work: dict[WorkKey, Observed] = {}
+    for name, job in listed.items():
+        key = key_of(job)
+        if key is None:
+            continue
+        state = observe.job_state(job)
+        if state.phase == "Active":
+            work[key] = Running(f"Job {name}")
+        elif key not in wanted:
+            continue  # finished work nobody waits for: history
+        elif state.phase == "Succeeded":
+            work[key] = _result(kube.get_configmap(namespace, name), key, name)
+        elif state.phase == "Failed":
+            text = f"Job {name}: {state.message}" if state.message else f"Job {name} failed"
+            work[key] = Failed(state.reason or "JobFailed", text)
+    return work
+
+
+def _result(configmap: JSON | None, key: WorkKey, job: str) -> Observed:
+    try:
+        if isinstance(key, TrainingKey):
+            return Trained(results.training_artifact(configmap))
+        return Measured(results.benchmark_metrics(configmap))
+    except results.ResultError as error:
+        return Failed(Reason.NO_RESULT, f"Job {job}: {error}")
+
+
+def observe_serving(endpoint: str | None, model_name: str) -> Served:
+    if not endpoint:
+        return Served(why=ServingKnown.NOT_CONFIGURED)
+    try:
+        ready = triton.serving_version(endpoint, model_name)
+    except ServingError as error:
+        return Served(why=ServingKnown.UNAVAILABLE, message=str(error))
+    return Served(version=ready[0] if len(ready) == 1 else None)
+
+
+def world(
+    kube: Kube,
+    namespace: str,
+    listed: Mapping[str, JSON],
+    status: ClassifierModelStatus,
+    generation: int,
+    endpoint: str | None,
+    model_name: str,
+) -> World:
+    return World(
+        work=observe_jobs(kube, namespace, listed, awaited(status, generation)),
+        served=observe_serving(endpoint, model_name),
+    )
+
+
+def _number(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None

