@@ -29,10 +29,10 @@ def main() -> None:
 
     from frontier.api.spec import CandidateSpec
     from frontier.artifact import read_manifest
+    from frontier.data.metrics import report
     from frontier.trainer import checkpoint
     from frontier.trainer.batching import encode
     from frontier.trainer.evaluation import torch_logits
-    from frontier.trainer.metrics import report
     from frontier.trainer.model_source import load_for_training
 
     manifest = read_manifest(args.run / "artifact")

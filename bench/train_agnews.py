@@ -97,9 +97,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from frontier.api.resource import parse
-    from frontier.trainer import sampling
+    from frontier.data import sampling
+    from frontier.data.metrics import report
     from frontier.trainer.evaluation import onnx_logits, onnx_session
-    from frontier.trainer.metrics import report
     from frontier.trainer.pipeline import RunOptions, train_candidate
 
     labels = LABELS[args.dataset]

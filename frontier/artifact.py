@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontier.errors import ArtifactError
 
 MANIFEST = "manifest.json"
+PREDICTIONS = "predictions.json"
 FORMAT = "frontier.dev/artifact/v1"
 
 
@@ -136,3 +137,26 @@ def publish_atomically(staging: Path, final: Path) -> None:
     if final.exists():
         shutil.rmtree(final)
     os.replace(staging, final)
+
+
+def reference_predictions(artifact_dir: Path, precision: str, limit: int | None) -> list[int] | None:
+    """The trainer's predictions on its eval split: what a served version of ``precision`` must agree with.
+
+    Read from the artifact's ``predictions.json`` (``artifact_dir`` may also name that file itself):
+    the ``fp32`` entry when there is one (every precision is compared with the full-precision model),
+    else ``precision``'s; a bare list is taken as it is. The first ``limit`` of them when ``limit`` is
+    set, matching ``frontier.data.evaluation.benchmark_rows``. None when the file or the entry is
+    absent; ArtifactError when the file is not a JSON list of label indices per precision."""
+    path = artifact_dir if artifact_dir.is_file() else artifact_dir / PREDICTIONS
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"{path}: cannot read the trainer's predictions: {error}") from None
+    chosen = (data.get("fp32") or data.get(precision)) if isinstance(data, dict) else data
+    if not chosen:
+        return None
+    if not isinstance(chosen, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in chosen):
+        raise ArtifactError(f"{path}: predictions must be lists of label indices (integers)")
+    return chosen[:limit] if limit else list(chosen)

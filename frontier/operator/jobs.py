@@ -5,7 +5,7 @@ so a restarted operator finds the Jobs it created instead of creating them twice
 63 characters keeps its suffix and trades the tail of its prefix for a hash.
 
 Each Job reports its result in a ConfigMap *of the same name* (key ``result.json``; see
-``frontier.operator.results``), which the operator creates empty before the Job: no kubelet or
+``frontier.results``), which the operator creates empty before the Job: no kubelet or
 termination message is needed, and a test can play the Job by writing that ConfigMap.
 """
 
@@ -21,6 +21,7 @@ from frontier.api import API_VERSION, KIND
 from frontier.api.spec import CandidateSpec, ClassifierModelSpec
 from frontier.api.status import ModelVersion
 from frontier.operator.settings import OperatorSettings
+from frontier.results import ENV_RESULT_CONFIGMAP, ENV_RESULT_NAMESPACE
 
 MANAGED_BY = "frontier"
 LABEL_MODEL = "frontier.dev/model"
@@ -31,9 +32,6 @@ LABEL_VERSION = "frontier.dev/version"
 MANIFEST_DIR = "/etc/frontier"
 MANIFEST_FILE = f"{MANIFEST_DIR}/manifest.yaml"
 PVC_MOUNT = "/frontier"
-RESULT_KEY = "result.json"
-ENV_RESULT_CONFIGMAP = "FRONTIER_RESULT_CONFIGMAP"
-ENV_RESULT_NAMESPACE = "FRONTIER_RESULT_NAMESPACE"
 
 
 @dataclass(frozen=True)

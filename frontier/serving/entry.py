@@ -11,11 +11,14 @@ As the operator's benchmark Job it is also handed the artifact and the model rep
 
 then it first publishes that precision of the artifact as version 3 (checksums verified) and loads it, reads
 the trainer's predictions from the artifact, and reports the Metrics to the operator through its result
-ConfigMap (``frontier.operator.results``) as well as ``--out`` when given.
+ConfigMap (``frontier.results``) as well as ``--out`` when given.
 
-The version's own Triton model (``<modelName>__v<N>``) must be loaded. The eval set is ``--eval-uri`` or
-the manifest's ``dataset.eval`` (read like the trainer reads it, ``textField`` / ``labelField`` mapped to
-``spec.labels``); ``benchmark.evalSamples`` limits it. ``--out`` receives the ``Metrics`` (camelCase, as in
+The version's own Triton model (``<modelName>__v<N>``) must be loaded. The eval rows are the ones
+``frontier run`` scores (``frontier.data.evaluation.benchmark_rows``): the candidate's own eval split as its
+training run made it (``dataset.eval``, or ``evalFraction`` held out of train, with the candidate's seed;
+``maxEvalSamples`` applied), then the first ``benchmark.evalSamples``. ``--eval-uri`` replaces the eval
+source as it does for ``frontier train``. Relative data URIs resolve against ``--data-root``, else
+``$FRONTIER_DATA_ROOT``, else the manifest's directory. ``--out`` receives the ``Metrics`` (camelCase, as in
 ``status.versions[].metrics``); ``--report`` the per-concurrency details and the load generator's own CPU.
 Exit status 0 when measured (even with failed requests: they are counted in ``errors``), 1 when the
 benchmark could not run.
@@ -27,9 +30,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from frontier.errors import FrontierError, ServingError
+from frontier.errors import FieldError, FrontierError, ServingError, SpecError
+
+if TYPE_CHECKING:
+    from frontier.api.spec import ClassifierModelSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,20 +44,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", "--endpoint", dest="url", default=None, help="Triton's HTTP endpoint, host:port")
     parser.add_argument("--artifact", default=None, help="publish this artifact's --precision as --version first")
     parser.add_argument("--model-repository", type=Path, default=None, help="the Triton model repository (a path)")
-    parser.add_argument("--candidate", default=None, help="the candidate the version belongs to (for logs)")
-    parser.add_argument("--eval-uri", default=None, help="eval data (default: the manifest's dataset.eval)")
+    parser.add_argument(
+        "--candidate",
+        default=None,
+        help="the candidate the version belongs to: its seed picks the eval split (needed when seeds differ)",
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="resolve relative dataset URIs here (default: $FRONTIER_DATA_ROOT, else the manifest's directory)",
+    )
+    parser.add_argument("--eval-uri", default=None, help="override spec.dataset.eval.uri")
     parser.add_argument("--predictions", type=Path, default=None, help="the artifact's predictions.json")
     parser.add_argument("--precision", default="fp32", help="which predictions to compare with (agreement)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the Metrics JSON")
     parser.add_argument("--report", type=Path, default=None, help="where to write the detailed report JSON")
 
 
-def _reference(path: Path | None, precision: str) -> list[int | str] | None:
-    if path is None:
-        return None
-    data = json.loads(path.read_text())
-    chosen = data.get("fp32") or data.get(precision) if isinstance(data, dict) else data
-    return list(chosen) if chosen else None
+def _seed(spec: ClassifierModelSpec, candidate: str | None) -> int:
+    """The seed the version's training run split and sampled its eval rows with."""
+    if candidate is not None:
+        try:
+            return spec.candidate(candidate).hyperparameters.seed
+        except KeyError as error:
+            raise SpecError([FieldError("--candidate", str(error.args[0]))]) from None
+    seeds = {c.hyperparameters.seed for c in spec.candidates}
+    if len(seeds) > 1:
+        raise SpecError(
+            [FieldError("--candidate", "the candidates have different seeds (so different eval rows); name one")]
+        )
+    return seeds.pop()
 
 
 def _publish(args: argparse.Namespace, model: Any, url: str) -> Path | None:
@@ -74,11 +97,13 @@ def _publish(args: argparse.Namespace, model: Any, url: str) -> Path | None:
 def main(args: argparse.Namespace) -> int:
     import asyncio
 
+    from frontier import results
     from frontier.api import resource
-    from frontier.api.spec import DataSource
+    from frontier.artifact import reference_predictions
+    from frontier.data.data import with_sources
+    from frontier.data.evaluation import benchmark_rows
+    from frontier.data.sources import data_root
     from frontier.serving.benchmark import measure
-    from frontier.trainer.data import map_rows
-    from frontier.trainer.sources import read_source
 
     if not args.url:
         print(
@@ -90,26 +115,26 @@ def main(args: argparse.Namespace) -> int:
     try:
         model = resource.load(args.manifest)
         spec = model.spec
-        source = DataSource(uri=args.eval_uri) if args.eval_uri else spec.dataset.eval
-        if source is None:
-            print("frontier bench: no eval data: pass --eval-uri or declare spec.dataset.eval", file=sys.stderr)
-            return 1
+        seed = _seed(spec, args.candidate)
+        if args.eval_uri:
+            spec = spec.model_copy(update={"dataset": with_sources(spec.dataset, eval_uri=args.eval_uri)})
+        rows = benchmark_rows(spec, seed, data_root(args.data_root, args.manifest))
         url = args.url.removeprefix("http://").removeprefix("https://").rstrip("/")
         predictions = args.predictions
         if args.artifact:
             predictions = predictions or _publish(args, model, url)
-        raw = read_source(source, args.manifest.parent)
-        split = map_rows(raw, "eval", spec.labels, spec.dataset.text_field, spec.dataset.label_field)
+        limit = spec.benchmark.eval_samples
+        reference = reference_predictions(predictions, args.precision, limit) if predictions else None
         report = asyncio.run(
             measure(
                 url,
                 f"{model.model_name}__v{args.version}",
-                split.texts,
-                [int(x) for x in split.labels],
+                rows.texts,
+                rows.labels,
                 spec.labels,
                 spec.benchmark,
                 max_p95_ms=spec.promotion.guardrails.max_p95_ms,
-                reference=_reference(predictions, args.precision),
+                reference=reference,
             )
         )
     except FrontierError as error:
@@ -118,8 +143,6 @@ def main(args: argparse.Namespace) -> int:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report.metrics.to_wire(), indent=2) + "\n")
-    from frontier.operator import results
-
     results.publish({"metrics": report.metrics.to_wire()})
     if args.report is not None:
         args.report.write_text(json.dumps(report.to_json(), indent=2) + "\n")

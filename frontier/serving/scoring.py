@@ -1,6 +1,6 @@
 """Scoring the labels Triton returned: macro-F1, accuracy and agreement with the trainer's predictions.
 
-The definitions are the trainer's (``frontier.trainer.metrics``: numpy only, every declared label counted,
+The definitions are the trainer's (``frontier.data.metrics``: numpy only, every declared label counted,
 zero division → 0), so a served version and its training run are scored the same way. A request that
 failed, or a label outside the label set, counts as a wrong prediction (an extra "no answer" column of
 the confusion matrix that belongs to no class), never as a skipped row: an error cannot raise the score.
@@ -42,7 +42,7 @@ def score(
     labels: Sequence[str],
     reference: Sequence[int | str] | None = None,
 ) -> Quality:
-    from frontier.trainer import metrics
+    from frontier.data import metrics
 
     if len(predicted) != len(gold):
         raise ValueError(f"{len(predicted)} predictions for {len(gold)} gold labels")

@@ -9,7 +9,6 @@ cannot help); 1 training, export or parity failed, or the run was interrupted af
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -56,8 +55,7 @@ def main(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         model = load(args.manifest)
-        env_root = os.environ.get("FRONTIER_DATA_ROOT")
-        data_root = args.data_root or (Path(env_root) if env_root else args.manifest.resolve().parent)
+        from frontier.data.sources import data_root
         from frontier.trainer.pipeline import RunOptions, train_candidate
 
         options = RunOptions(
@@ -70,7 +68,8 @@ def main(args: argparse.Namespace) -> int:
             time_budget_s=args.time_budget,
             should_stop=lambda: stop["requested"],
         )
-        manifest = train_candidate(model, args.candidate, args.out, data_root=data_root, options=options)
+        root = data_root(args.data_root, args.manifest)
+        manifest = train_candidate(model, args.candidate, args.out, data_root=root, options=options)
     except (SpecError, DataError) as error:
         print(f"frontier train: bad input: {error}", file=sys.stderr)
         return 2
@@ -79,8 +78,8 @@ def main(args: argparse.Namespace) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+    from frontier import results
     from frontier.artifact import MANIFEST, sha256_file
-    from frontier.operator import results
 
     # As the operator's training Job: report the artifact through the Job's result ConfigMap.
     artifact = {"uri": args.out.resolve().as_uri(), "sha256": sha256_file(args.out / MANIFEST)}

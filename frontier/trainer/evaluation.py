@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from frontier.trainer import metrics
+from frontier.data import metrics
 from frontier.trainer.batching import Encoded, collate, inference_batches
 
 EVAL_BATCH = 64

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from frontier.data import metrics
+from frontier.data.sampling import Labels
 from frontier.errors import TrainingError
-from frontier.trainer import checkpoint, metrics
+from frontier.trainer import checkpoint
 from frontier.trainer.batching import Encoded, collate, length_grouped_batches
 from frontier.trainer.evaluation import torch_logits
 from frontier.trainer.runtime import Runtime
-from frontier.trainer.sampling import Labels
 from frontier.trainer.selection import CheckpointRecord, best_checkpoint, checkpoint_score
 
 

@@ -21,11 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from frontier.api.resource import ClassifierModel
-from frontier.api.spec import CandidateSpec, ClassifierModelSpec, DataSource
-from frontier.artifact import ArtifactManifest, describe_files, publish_atomically, read_manifest, write_manifest
+from frontier.api.spec import CandidateSpec, ClassifierModelSpec
+from frontier.artifact import (
+    PREDICTIONS,
+    ArtifactManifest,
+    describe_files,
+    publish_atomically,
+    read_manifest,
+    write_manifest,
+)
+from frontier.data import data, sampling
+from frontier.data.data import TrainingData
 from frontier.errors import DataError, FieldError, SpecError
-from frontier.trainer import card, data, fingerprint, sampling
-from frontier.trainer.data import TrainingData
+from frontier.trainer import card, fingerprint
 
 PROBE_MAX = 2000
 
@@ -53,11 +61,7 @@ def _candidate(spec: ClassifierModelSpec, name: str) -> CandidateSpec:
 
 
 def _with_overrides(spec: ClassifierModelSpec, options: RunOptions) -> ClassifierModelSpec:
-    dataset = spec.dataset
-    if options.train_uri:
-        dataset = dataset.model_copy(update={"train": DataSource(uri=options.train_uri)})
-    if options.eval_uri:
-        dataset = dataset.model_copy(update={"eval": DataSource(uri=options.eval_uri), "eval_fraction": None})
+    dataset = data.with_sources(spec.dataset, train_uri=options.train_uri, eval_uri=options.eval_uri)
     return spec.model_copy(update={"dataset": dataset})
 
 
@@ -270,7 +274,7 @@ def _build_artifact(
         },
     }
     (staging / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n")
-    (staging / "predictions.json").write_text(json.dumps(built.predictions) + "\n")
+    (staging / PREDICTIONS).write_text(json.dumps(built.predictions) + "\n")
     hyperparameters: dict[str, Any] = cand.hyperparameters.to_wire()
     if cand.method == "lora":
         hyperparameters["lora"] = cand.lora_settings.to_wire()

@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from frontier.api.spec import ExportSpec
 from frontier.artifact import PrecisionEntry
-from frontier.trainer import metrics, quantize
+from frontier.data import metrics
+from frontier.trainer import quantize
 from frontier.trainer.batching import Encoded
 from frontier.trainer.evaluation import onnx_logits, onnx_session
 from frontier.trainer.export import Parity

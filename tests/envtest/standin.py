@@ -6,13 +6,13 @@ does, but through Frontier's own entry point and settings.
 
 ``JobController`` plays the part of kube-controller-manager + kubelet + the workload: for every Job
 it is told to finish, it writes the workload's result into the Job's result ConfigMap (exactly what
-``frontier.operator.results.publish`` does in a pod) and then the Job's status through the status
+``frontier.results.publish`` does in a pod) and then the Job's status through the status
 subresource, with the conditions the real Job controller writes (SuccessCriteriaMet → Complete,
 FailureTarget → Failed), which the API server validates.
 
 In *execute* mode (``JobController.execute`` / ``execute_all`` with a ``workload.LocalWorkload``) it
 writes no result itself: it runs the Job's real container command on this machine, which reports its own
-result (``frontier.operator.results.publish``), and then writes the status from the process's exit.
+result (``frontier.results.publish``), and then writes the status from the process's exit.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from frontier.operator import results
+from frontier import results
 from frontier.operator.entry import operate
 from frontier.operator.settings import OperatorSettings
 

@@ -9,7 +9,7 @@
   local copy. Other volume kinds (a PVC) are refused: the test points every path at a local directory;
 * the environment: this process's, plus the container's ``env`` (``value`` and the ``metadata.*``
   ``fieldRef``s the Downward API resolves), plus ``KUBECONFIG`` = the envtest admin kubeconfig, so
-  ``frontier.operator.results.publish`` (the kubeconfig in use outside a pod) writes the result ConfigMap;
+  ``frontier.results.publish`` (the kubeconfig in use outside a pod) writes the result ConfigMap;
 * a deadline: the process group is killed after ``timeout_s`` (or the Job's ``activeDeadlineSeconds``,
   whichever is shorter), as the Job controller does with ``DeadlineExceeded``.
 

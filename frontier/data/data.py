@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from frontier.api.spec import DatasetSpec
+from frontier.api.spec import DatasetSpec, DataSource
+from frontier.data import sampling
+from frontier.data.sampling import Labels
+from frontier.data.sources import RawSplit, read_source
 from frontier.errors import DataError
-from frontier.trainer import sampling
-from frontier.trainer.sampling import Labels
-from frontier.trainer.sources import RawSplit, read_source
 
 MAX_LISTED = 5
 
@@ -138,6 +138,37 @@ def map_rows(raw: RawSplit, split: str, labels: list[str], text_field: str, labe
     return Split(texts, np.asarray(ids, dtype=np.int64), raw.location, raw.sha256, len(raw.rows))
 
 
+def with_sources(dataset: DatasetSpec, *, train_uri: str | None = None, eval_uri: str | None = None) -> DatasetSpec:
+    """``dataset`` with its train and/or eval source replaced (``--train-uri`` / ``--eval-uri``).
+
+    An eval source replaces ``evalFraction``: the held-out split is only made when there is none."""
+    if train_uri:
+        dataset = dataset.model_copy(update={"train": DataSource(uri=train_uri)})
+    if eval_uri:
+        dataset = dataset.model_copy(update={"eval": DataSource(uri=eval_uri), "eval_fraction": None})
+    return dataset
+
+
+def _read_eval(dataset: DatasetSpec, source: DataSource, labels: list[str], base_dir: Path) -> Split:
+    return map_rows(read_source(source, base_dir), "eval", labels, dataset.text_field, dataset.label_field)
+
+
+def _limit_eval(evaluation: Split, dataset: DatasetSpec, seed: int) -> Split:
+    if dataset.max_eval_samples is None:
+        return evaluation
+    return evaluation.take(sampling.stratified_sample(evaluation.labels, dataset.max_eval_samples, seed))
+
+
+def eval_split(dataset: DatasetSpec, labels: list[str], base_dir: Path, seed: int) -> Split:
+    """The eval rows ``prepare`` gives for the same arguments, in the same order.
+
+    With an eval source of its own the train source is not read (its rows cannot change the eval split);
+    without one the eval split is held out of train, so everything ``prepare`` does is needed."""
+    if dataset.eval is None:
+        return prepare(dataset, labels, base_dir, seed).eval
+    return _limit_eval(_read_eval(dataset, dataset.eval, labels, base_dir), dataset, seed)
+
+
 def prepare(
     dataset: DatasetSpec,
     labels: list[str],
@@ -150,8 +181,7 @@ def prepare(
     k = len(labels)
     train = map_rows(read_source(dataset.train, base_dir), "train", labels, dataset.text_field, dataset.label_field)
     if dataset.eval is not None:
-        raw_eval = read_source(dataset.eval, base_dir)
-        evaluation = map_rows(raw_eval, "eval", labels, dataset.text_field, dataset.label_field)
+        evaluation = _read_eval(dataset, dataset.eval, labels, base_dir)
         eval_source = "source"
     else:
         keep, held = sampling.stratified_split(train.labels, dataset.effective_eval_fraction, seed)
@@ -160,8 +190,7 @@ def prepare(
     limit = max_train_samples or dataset.max_train_samples
     if limit is not None:
         train = train.take(sampling.stratified_sample(train.labels, limit, seed))
-    if dataset.max_eval_samples is not None:
-        evaluation = evaluation.take(sampling.stratified_sample(evaluation.labels, dataset.max_eval_samples, seed))
+    evaluation = _limit_eval(evaluation, dataset, seed)
     if len(evaluation) == 0:
         raise DataError(
             f"eval split {evaluation.location}: no rows left (too few training rows to hold out "

@@ -3,7 +3,7 @@
 
 Remote readers are imported only when such a URI is used, so the common local case needs neither.
 Rows are returned as they are (dicts) with their 1-based row numbers; mapping them onto the label set
-is ``frontier.trainer.data``'s job. Every failure is a DataError naming the file and the reason.
+is ``frontier.data.data``'s job. Every failure is a DataError naming the file and the reason.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,18 @@ class RawSplit:
     rows: list[dict[str, Any]]
     sha256: str | None
     """Digest of the file's bytes; None for hf:// datasets (the dataset's revision identifies them)."""
+
+
+ENV_DATA_ROOT = "FRONTIER_DATA_ROOT"
+
+
+def data_root(explicit: Path | None, manifest: Path) -> Path:
+    """Where relative data URIs resolve for a command given ``manifest``: ``--data-root``, else
+    ``$FRONTIER_DATA_ROOT``, else the manifest's directory (``frontier train`` and ``frontier bench`` alike)."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(ENV_DATA_ROOT)
+    return Path(from_env) if from_env else manifest.resolve().parent
 
 
 def resolve_location(uri: str, base_dir: Path) -> str:

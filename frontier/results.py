@@ -9,6 +9,9 @@ operator) and ``FRONTIER_RESULT_NAMESPACE``. Before exiting 0 the workload write
 
 A Job that succeeds without a readable result is treated as failed (``NoResult``): the operator never
 guesses. ``publish`` is the workloads' side (in-cluster credentials, the kubernetes client imported lazily).
+
+A neutral module: the workloads (``frontier train``, ``frontier bench``) and the operator both import it,
+and it imports nothing of either (only ``frontier.api``, pydantic and the standard library).
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from frontier.api.status import Artifact, Metrics
-from frontier.operator.jobs import ENV_RESULT_CONFIGMAP, ENV_RESULT_NAMESPACE, RESULT_KEY
+
+RESULT_KEY = "result.json"
+"""The key of the result ConfigMap a Job writes its payload to."""
+ENV_RESULT_CONFIGMAP = "FRONTIER_RESULT_CONFIGMAP"
+"""The environment variable naming the Job's result ConfigMap (the Job's own name)."""
+ENV_RESULT_NAMESPACE = "FRONTIER_RESULT_NAMESPACE"
+"""The environment variable naming the namespace of that ConfigMap (the Job's own)."""
 
 
 class ResultError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frontier.trainer import metrics
+from frontier.data import metrics
 
 CASES = [
     # (y_true, y_pred, num_classes)
@@ -22,13 +22,16 @@ def test_metrics_match_scikit_learn(y_true: list[int], y_pred: list[int], k: int
     sk = pytest.importorskip("sklearn.metrics")
     labels = list(range(k))
     assert metrics.macro_f1(y_true, y_pred, k) == pytest.approx(
-        sk.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+        sk.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    )
     assert metrics.accuracy(y_true, y_pred) == pytest.approx(sk.accuracy_score(y_true, y_pred))
     present = sorted(set(y_true))
     recalls = sk.recall_score(y_true, y_pred, labels=present, average=None, zero_division=0)
     assert metrics.balanced_accuracy(y_true, y_pred, k) == pytest.approx(float(np.mean(recalls)))
-    assert metrics.confusion_matrix(y_true, y_pred, k).tolist() == sk.confusion_matrix(
-        y_true, y_pred, labels=labels).tolist()
+    assert (
+        metrics.confusion_matrix(y_true, y_pred, k).tolist()
+        == sk.confusion_matrix(y_true, y_pred, labels=labels).tolist()
+    )
 
 
 def test_confusion_matrix_rows_are_true_labels_and_columns_predictions() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frontier.trainer import sampling
+from frontier.data import sampling
 
 IMBALANCED = np.array([0] * 60 + [1] * 30 + [2] * 10)
 
 
-@pytest.mark.parametrize(("n", "expected_counts"), [(50, [30, 15, 5]), (10, [6, 3, 1]), (3, [1, 1, 1]),
-                                                     (1000, [60, 30, 10])])
+@pytest.mark.parametrize(
+    ("n", "expected_counts"), [(50, [30, 15, 5]), (10, [6, 3, 1]), (3, [1, 1, 1]), (1000, [60, 30, 10])]
+)
 def test_stratified_sample_keeps_class_proportions(n: int, expected_counts: list[int]) -> None:
     rows = sampling.stratified_sample(IMBALANCED, n, seed=1)
     assert len(rows) == min(n, len(IMBALANCED))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from frontier.api.spec import DataSource
+from frontier.data.sources import data_root, infer_format, read_source, resolve_location
 from frontier.errors import DataError
-from frontier.trainer.sources import infer_format, read_source, resolve_location
 from tests.trainer.helpers import tiny_rows, write_jsonl
 
 
@@ -64,8 +64,14 @@ def test_relative_locations_resolve_against_the_base_directory(uri: str, expecte
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("a.jsonl", "jsonl"), ("a.jsonl.gz", "jsonl"), ("a.ndjson", "jsonl"), ("a.CSV", "csv"),
-     ("a.csv.gz", "csv"), ("a.parquet", "parquet")],
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.jsonl.gz", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("a.CSV", "csv"),
+        ("a.csv.gz", "csv"),
+        ("a.parquet", "parquet"),
+    ],
 )
 def test_the_format_is_inferred_from_the_name(name: str, fmt: str) -> None:
     assert infer_format(name, None) == fmt
@@ -78,3 +84,14 @@ def test_file_uri_and_digest(tmp_path: Path) -> None:
 
     assert split.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert split.location == str(path)
+
+
+def test_the_data_root_is_the_flag_else_the_environment_else_the_manifests_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = tmp_path / "models" / "model.yaml"
+    monkeypatch.delenv("FRONTIER_DATA_ROOT", raising=False)
+    assert data_root(None, manifest) == (tmp_path / "models").resolve()
+    monkeypatch.setenv("FRONTIER_DATA_ROOT", str(tmp_path / "env"))
+    assert data_root(None, manifest) == tmp_path / "env"
+    assert data_root(tmp_path / "flag", manifest) == tmp_path / "flag"
