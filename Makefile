@@ -31,6 +31,7 @@ envtest:
 lint: install
 	$(BIN)/ruff check frontier tests bench examples
 	$(BIN)/ruff format --check frontier
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -7,7 +7,7 @@ Reads the run's status.json (every version measured through the embedded Triton)
 two ways: the paper's own Cloud Run model (2 vCPU + 2 GiB billed for each request's duration:
 0.053 · p50 ms, as ``examples/sst2.yaml`` declares) and dedicated capacity (the same instance's hourly
 price over the sustainable throughput the benchmark measured). The paper's DistilBERT on SST-2:
-p50 98 ms → $5.19 per 1M on the same price model (``../shared/anchors/paper-2602.06370.json``).
+p50 98 ms → $5.19 per 1M on the same price model (``tests/fixtures/paper-2602.06370.json``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from frontier.decision import cost
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors" / "paper-2602.06370.json"
+ANCHORS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "paper-2602.06370.json"
 
 
 def main() -> int:

