@@ -123,6 +123,9 @@ class PromotedVersion(ApiModel):
     candidate: str
     precision: Precision = "fp32"
     since: str
+    model_name: Annotated[str, Field(max_length=64)] | None = None
+    """The stable Triton name it was promoted under (a renamed model serves the new name only once a
+    version of the renamed generation is promoted)."""
     utility: Annotated[float, Field(ge=0)] | None = None
     macro_f1: Annotated[float, Field(ge=0, le=1)] | None = None
     p95_ms: Annotated[float, Field(ge=0)] | None = None
@@ -160,6 +163,15 @@ class PromotionRecord(ApiModel):
     action: DecisionAction
 
 
+class ServingStatus(ApiModel):
+    """Where clients reach the promoted version, as KServe's ``status.url`` tells."""
+
+    model_name: Annotated[str, Field(min_length=1, max_length=64)]
+    """The stable Triton model name."""
+    url: Annotated[str, Field(max_length=2048)] | None = None
+    """Triton's inference URL for the stable name, when the endpoint is known."""
+
+
 class ClassifierModelStatus(ApiModel):
     phase: Phase = Phase.PENDING
     observed_generation: Annotated[int, Field(ge=0)] | None = None
@@ -169,6 +181,7 @@ class ClassifierModelStatus(ApiModel):
     conditions: list[Condition] = Field(default_factory=list)
     versions: list[ModelVersion] = Field(default_factory=list)
     promoted: PromotedVersion | None = None
+    serving: ServingStatus | None = None
     decision: Decision | None = None
     history: Annotated[list[PromotionRecord], Field(max_length=100)] = Field(default_factory=list)
     """The last promotions and rollbacks, newest last."""

