@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from frontier import results
+from frontier.api import API_VERSION, PLURAL
+from frontier.operator import jobs as jobs_
 from frontier.operator.entry import operate
 from frontier.operator.settings import OperatorSettings
 
@@ -70,6 +72,22 @@ class RunningOperator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def target(cluster: EnvtestCluster, namespace: str, model: str) -> jobs_.Target:
+    body = cluster.request("GET", f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}/{model}")
+    return jobs_.Target(model, namespace, body["metadata"]["uid"], int(body["metadata"]["generation"]))
+
+
+def train_job(
+    cluster: EnvtestCluster, namespace: str, model: str, candidate: str = "minilm", generation: int = 1
+) -> str:
+    """The name the operator gives that training Job (it carries a hash of the model's uid)."""
+    return jobs_.train_job_name(target(cluster, namespace, model), candidate, generation)
+
+
+def bench_job(cluster: EnvtestCluster, namespace: str, model: str, version: int) -> str:
+    return jobs_.bench_job_name(target(cluster, namespace, model), version)
 
 
 def argument(job: dict[str, Any], flag: str) -> str:

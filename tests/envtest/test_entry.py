@@ -10,7 +10,7 @@ from typing import Any
 
 from . import manifests
 from .cluster import EnvtestCluster, free_port
-from .standin import JobController, wait_for
+from .standin import JobController, train_job, wait_for
 
 
 def _get(url: str) -> str | None:
@@ -49,7 +49,7 @@ def test_operator_command(cluster: EnvtestCluster, crd: dict[str, Any], namespac
     try:
         wait_for(lambda: _get(f"http://127.0.0.1:{health}/healthz") is not None, 30, 0.2, what="healthz")
         cluster.request("POST", manifests.path(namespace), manifests.valid("cli", export={"precisions": ["fp32"]}))
-        job = JobController(cluster, namespace).wait_jobs(1, role_="train")["cli-minilm-g1-train"]
+        job = JobController(cluster, namespace).wait_jobs(1, role_="train")[train_job(cluster, namespace, "cli")]
         assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "worker:cli"
         text = wait_for(
             lambda: (

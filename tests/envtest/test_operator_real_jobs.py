@@ -26,7 +26,7 @@ from frontier.serving.server import EmbeddedTriton
 
 from . import manifests
 from .cluster import EnvtestCluster
-from .standin import JobController, RunningOperator, wait_for
+from .standin import JobController, RunningOperator, bench_job, train_job, wait_for
 from .workload import LocalWorkload
 
 pytestmark = [pytest.mark.ml, pytest.mark.triton, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -173,7 +173,9 @@ def run_jobs_until_ready(
 
 def test_every_job_runs_its_own_container_command_and_reports_its_own_result(run: Run) -> None:
     ran = {o.job: o.returncode for o in run.workload.outcomes}
-    assert ran == {f"{NAME}-minilm-g1-train": 0, f"{NAME}-v1-bench": 0, f"{NAME}-v2-bench": 0}, run.workload.report()
+    train_name = train_job(run.cluster, run.namespace, NAME)
+    benches = [bench_job(run.cluster, run.namespace, NAME, n) for n in (1, 2)]
+    assert ran == {train_name: 0, benches[0]: 0, benches[1]: 0}, run.workload.report()
     train = next(o for o in run.workload.outcomes if o.job.endswith("-train"))
     assert train.argv[1:4] == ["-m", "frontier.cli", "train"]
     manifest = Path(train.argv[train.argv.index("--manifest") + 1])  # the mounted ConfigMap, copied locally
@@ -184,7 +186,7 @@ def test_every_job_runs_its_own_container_command_and_reports_its_own_result(run
         assert complete["status"] == "True" and job["status"]["succeeded"] == 1, name
 
     # `frontier train` wrote its result ConfigMap itself (through the kubeconfig): the artifact on disk.
-    configmap = run.cluster.request("GET", f"/api/v1/namespaces/{run.namespace}/configmaps/{NAME}-minilm-g1-train")
+    configmap = run.cluster.request("GET", f"/api/v1/namespaces/{run.namespace}/configmaps/{train_name}")
     artifact = json.loads(configmap["data"]["result.json"])["artifact"]
     directory = Path(artifact["uri"].removeprefix("file://"))
     assert directory.is_relative_to(run.root / "artifacts")

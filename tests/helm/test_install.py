@@ -22,7 +22,7 @@ from frontier.operator.settings import OperatorSettings
 from tests.envtest import manifests
 from tests.envtest.cluster import EnvtestCluster
 from tests.envtest.fake_triton import FakeTriton
-from tests.envtest.standin import JobController, RunningOperator, argument, wait_for
+from tests.envtest.standin import JobController, RunningOperator, argument, train_job, wait_for
 from tests.helm.chart import operator_arguments, render
 from tests.helm.install import apply, as_identity, service_account_token, write_kubeconfig
 
@@ -121,7 +121,7 @@ def test_the_operator_with_the_charts_service_account_trains_benchmarks_promotes
     cluster.request("POST", manifests.path(MODELS), manifests.valid("sentiment", candidates=("minilm", "distil")))
 
     train = jobs.wait_jobs(2, role_="train")
-    pod = train["sentiment-minilm-g1-train"]["spec"]["template"]["spec"]
+    pod = train[train_job(cluster, MODELS, "sentiment")]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "frontier-worker"
     assert pod["containers"][0]["image"].startswith("ghcr.io/frontier-ml/frontier-worker:")
 
@@ -203,7 +203,7 @@ def test_two_replicas_started_together_elect_one_and_only_it_works(
             assert "Possibly conflicting operators with the same priority" not in caplog.text
 
             cluster.request("POST", manifests.path(MODELS), manifests.valid("elected", export={"precisions": ["fp32"]}))
-            assert list(jobs.wait_jobs(1, role_="train")) == ["elected-minilm-g1-train"]
+            assert list(jobs.wait_jobs(1, role_="train")) == [train_job(cluster, MODELS, "elected")]
             wait_for(lambda: leader in _handled_by(caplog, "elected"), what=f"{leader} to handle the model")
             time.sleep(3 * settings.resync_s)  # the standby would have acted by now: every resync reconciles
             assert _handled_by(caplog, "elected") == {leader}

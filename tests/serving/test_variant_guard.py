@@ -15,8 +15,8 @@ from conftest import LABELS
 from minilm_artifact import export_minilm_artifact
 
 from frontier import api
-from frontier.api.status import ClassifierModelStatus
-from frontier.artifact import PrecisionEntry, describe_files, read_manifest, write_manifest
+from frontier.api.status import Artifact, ClassifierModelStatus, VersionState
+from frontier.artifact import PrecisionEntry, describe_files, read_manifest, sha256_file, write_manifest
 from frontier.decision import lifecycle
 from frontier.serving.benchmark import benchmark_version
 from frontier.serving.repository import ModelRepository
@@ -64,6 +64,8 @@ def test_a_variant_that_disagrees_with_its_parent_is_rejected_and_never_promoted
             repository.version_model(version.version), texts, gold, spec.labels, spec.benchmark,
             reference=reference,
         )
+        trained = Artifact(uri=combined.resolve().as_uri(), sha256=sha256_file(combined / "manifest.json"))
+        status = lifecycle.set_state(status, version.version, VersionState.TRAINED, artifact=trained)
         status = lifecycle.record_metrics(spec, status, version.version, metrics)
 
     fp32, int8 = status.version(1), status.version(2)

@@ -1,0 +1,93 @@
+"""Many teams, one operator: resources never share Jobs, names or results (issue: tenancy and faults)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from frontier.operator.settings import OperatorSettings
+
+from . import manifests
+from .cluster import EnvtestCluster
+from .standin import JobController, RunningOperator, train_job, wait_for
+from .test_operator import condition, events, get
+
+METRICS = {"macroF1": 0.9, "accuracy": 0.9, "p50Ms": 5.0, "p95Ms": 9.0, "p99Ms": 12.0, "throughputRps": 100.0,
+           "costPer1M": 0.3, "agreement": 1.0}
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def settings(cluster: EnvtestCluster, crd: dict[str, Any], namespace: str) -> OperatorSettings:
+    return OperatorSettings(
+        namespaces=(namespace,), kubeconfig=str(cluster.kubeconfig), resync_s=2.0, liveness=None,
+        metrics_port=None, worker_image="frontier-worker:test",
+    )
+
+
+@pytest.fixture
+def operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
+    with RunningOperator(settings) as running:
+        yield running
+
+
+def test_resources_whose_joined_names_collide_each_train_and_promote_their_own(
+    cluster: EnvtestCluster, namespace: str, operator: RunningOperator
+) -> None:
+    # "sentiment-fast" + "minilm" and "sentiment" + "fast-minilm" both read sentiment-fast-minilm.
+    cluster.request("POST", manifests.path(namespace), manifests.valid("sentiment-fast", candidates=("minilm",)))
+    cluster.request("POST", manifests.path(namespace), manifests.valid("sentiment", candidates=("fast-minilm",)))
+    jobs = JobController(cluster, namespace)
+    trains = jobs.wait_jobs(2, role_="train")
+    assert set(trains) == {
+        train_job(cluster, namespace, "sentiment-fast", "minilm"),
+        train_job(cluster, namespace, "sentiment", "fast-minilm"),
+    }
+
+    def both_ready() -> bool:
+        jobs.finish_all(lambda job: dict(METRICS))
+        return all(
+            condition(get(cluster, namespace, name), "Ready").get("status") == "True"
+            for name in ("sentiment-fast", "sentiment")
+        )
+
+    wait_for(both_ready, 40, 0.2, what="both models Ready")
+
+
+def test_a_job_name_held_by_another_owner_is_an_event_and_a_condition_never_silence(
+    cluster: EnvtestCluster, namespace: str, settings: OperatorSettings
+) -> None:
+    cluster.request("POST", manifests.path(namespace), manifests.valid("squatted", export={"precisions": ["fp32"]}))
+    name = train_job(cluster, namespace, "squatted")
+    squatter = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "busybox", "command": ["true"]}],
+                }
+            }
+        },
+    }
+    cluster.request("POST", f"/apis/batch/v1/namespaces/{namespace}/jobs", squatter)
+    with RunningOperator(settings):
+
+        def conflicted() -> dict[str, Any] | None:
+            model = get(cluster, namespace, "squatted")
+            return model if condition(model, "Degraded").get("reason") == "JobNameConflict" else None
+
+        model = wait_for(conflicted, what="a JobNameConflict condition")
+        assert name in condition(model, "Degraded")["message"]
+        warned = wait_for(
+            lambda: [e for e in events(cluster, namespace, "squatted") if e["reason"] == "JobNameConflict"],
+            what="a JobNameConflict Event",
+        )
+        assert warned[0]["type"] == "Warning"
+    squatter_now = cluster.request("GET", f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}")
+    assert not squatter_now["metadata"].get("ownerReferences")  # the other owner's Job is untouched
