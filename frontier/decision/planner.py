@@ -22,6 +22,8 @@ from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, ModelVersion, ServingStatus, VersionState
 from frontier.decision import generations, lifecycle
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
+
+NEVER_SERVED = frozenset({VersionState.RETIRED, VersionState.REJECTED, VersionState.FAILED})
 from frontier.decision.work import (
     Action,
     Benchmark,
@@ -36,6 +38,7 @@ from frontier.decision.work import (
     Train,
     Trained,
     TrainingKey,
+    Unload,
     World,
 )
 
@@ -216,6 +219,9 @@ def _serving(p: _Planning, before: ClassifierModelStatus) -> None:
     here = promoted is not None and promoted.model_name == p.model_name
     if promoted is not None and here and served.known and served.version != promoted.version:
         p.actions.append(Promote(promoted.version, served.version))
+    never = {v.version for v in p.status.versions if v.state in NEVER_SERVED}
+    serving_now = {promoted.version} if promoted is not None else set()
+    p.actions.extend(Unload(n) for n in sorted(served.loaded & never - serving_now))
     if promoted is not None and promoted.version != was and decision is not None:
         p.say(
             EventReason.PROMOTED,

@@ -75,11 +75,13 @@ class ServingKnown(StrEnum):
 
 @dataclass(frozen=True)
 class Served:
-    """What Triton's stable name serves: a version, nothing (``None``), or unknown (``why``)."""
+    """What Triton's stable name serves: a version, nothing (``None``), or unknown (``why``); and which
+    versions' own models (``<m>__vN``) it has loaded."""
 
     version: int | None = None
     why: ServingKnown | None = None
     message: str = ""
+    loaded: frozenset[int] = frozenset()
 
     @property
     def known(self) -> bool:
@@ -132,7 +134,15 @@ class Cancel:
     why: str
 
 
-Action = Train | Benchmark | Promote | Cancel
+@dataclass(frozen=True)
+class Unload:
+    """Unload a version's own model from Triton: it will never serve (retired, rejected, failed), and
+    Triton's memory must not grow with every generation."""
+
+    version: int
+
+
+Action = Train | Benchmark | Promote | Cancel | Unload
 
 # ------------------------------------------------------------------------------------------- events
 

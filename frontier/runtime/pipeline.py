@@ -120,7 +120,9 @@ class LocalExecutor:
                 self.benchmark(action)
             elif isinstance(action, Promote):
                 self.start_serving().promote(action.version)
-            # Cancel: nothing runs here in the background (every action finished before this pass)
+            # Cancel: nothing runs here in the background (every action finished before this pass).
+            # Unload: never planned here (observe reports no loaded versions): this run's Triton, and
+            # what it loaded, ends with the run.
 
     def base_dir(self) -> Path:
         return self.data_root or self.manifest.resolve().parent

@@ -24,6 +24,7 @@ from frontier.decision.work import (
     Train,
     Trained,
     TrainingKey,
+    Unload,
     World,
 )
 
@@ -196,3 +197,12 @@ def test_a_renamed_model_keeps_its_old_name_serving_until_a_version_is_promoted_
     after = planner.plan(renamed, first.status, World(work=work, served=Served(version=None)), NOW, "tickets_v2")
     assert after.actions == (Promote(4, None),)
     assert (after.status.promoted.version, after.status.promoted.model_name) == (4, "tickets_v2")  # type: ignore[union-attr]
+
+
+def test_versions_that_will_never_serve_are_unloaded_from_triton() -> None:
+    measured = {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0, agreement=0.5)}  # v2 is rejected
+    settled = settle(spec_of(), ClassifierModelStatus(), measured).status
+    world = World(served=Served(version=1, loaded=frozenset({1, 2})))
+    assert planner.plan(spec_of(), settled, world, NOW, "tickets").actions == (Unload(2),)
+    retrained = planner.plan(spec_of(labels=["a", "b"]), settled, world, NOW, "tickets")
+    assert Unload(1) not in retrained.actions  # retired generation, but still what the stable name serves
