@@ -46,7 +46,7 @@ class ClassifierModel(ApiModel):
     @property
     def model_name(self) -> str:
         """The stable Triton model name clients call."""
-        return names.stable_name(self.spec, self.metadata.name)
+        return names.stable_name(self.spec, self.metadata.name, self.metadata.namespace)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -22,8 +22,6 @@ from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, ModelVersion, ServingStatus, VersionState
 from frontier.decision import generations, lifecycle
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
-
-NEVER_SERVED = frozenset({VersionState.RETIRED, VersionState.REJECTED, VersionState.FAILED})
 from frontier.decision.work import (
     Action,
     Benchmark,
@@ -43,6 +41,7 @@ from frontier.decision.work import (
 )
 
 S = VersionState
+NEVER_SERVED = frozenset({S.RETIRED, S.REJECTED, S.FAILED})
 
 
 @dataclass(frozen=True)
@@ -76,9 +75,7 @@ class _Planning:
         return [v for v in self.status.versions if v.spec_generation == self.generation and v.state in in_states]
 
 
-def plan(
-    spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World, now: str, model_name: str
-) -> Plan:
+def plan(spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World, now: str, model_name: str) -> Plan:
     """``model_name``: the stable Triton name the resource serves under (``frontier.api.names``)."""
     generation, digest = generations.generation_of(spec, status)
     status = lifecycle.plan_versions(spec, generation, status, now).model_copy(update={"spec_digest": digest})

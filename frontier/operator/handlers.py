@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import kopf
+from pydantic import ValidationError
 
-from frontier.api import GROUP, PLURAL, VERSION
+from frontier.api import GROUP, PLURAL, VERSION, names
+from frontier.api.spec import ClassifierModelSpec
 from frontier.operator import jobs, metrics, reconcile
 from frontier.operator.k8s import Kube
 from frontier.operator.settings import OperatorSettings
@@ -72,15 +74,34 @@ def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
     return kopf.ConnectionInfo(**_context(memo).kube.connection())
 
 
+@kopf.index(GROUP, VERSION, PLURAL, registry=REGISTRY)
+def served_names(
+    name: str, namespace: str | None, spec: Mapping[str, Any], meta: Mapping[str, Any], **_: Any
+) -> dict[str, names.Claim]:
+    """Which resource claims which stable Triton name: one name belongs to one resource (the oldest)."""
+    try:
+        parsed = ClassifierModelSpec.model_validate(dict(spec))
+    except ValidationError:
+        return {}
+    claim = names.Claim(str(meta.get("creationTimestamp") or ""), namespace or "", name, str(meta.get("uid")))
+    return {names.stable_name(parsed, name, namespace): claim}
+
+
+def _claims(index: Any) -> reconcile.Claims | None:
+    return None if index is None else (lambda stable: list(index.get(stable, ())))
+
+
 @kopf.daemon(GROUP, VERSION, PLURAL, registry=REGISTRY, id="reconcile", cancellation_timeout=5.0)
-async def reconcile_loop(name: str, namespace: str | None, memo: Any, stopped: Any, logger: Logger, **_: Any) -> None:
+async def reconcile_loop(
+    name: str, namespace: str | None, memo: Any, stopped: Any, logger: Logger, served_names: Any = None, **_: Any
+) -> None:
     assert namespace is not None  # ClassifierModel is namespaced
     context = _context(memo)
     wake = context.wake(namespace, name)
     try:
         while not stopped:
             wake.clear()
-            await reconcile_once(context, namespace, name, logger)
+            await reconcile_once(context, namespace, name, logger, _claims(served_names))
             # Sleep until woken, stopped (deletion, shutdown: kopf holds the finalizer until this
             # daemon exits, so it must notice at once) or the resync period is over.
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())]
@@ -95,7 +116,9 @@ async def reconcile_loop(name: str, namespace: str | None, memo: Any, stopped: A
         context.wakes.pop((namespace, name), None)
 
 
-async def reconcile_once(context: Context, namespace: str, name: str, logger: Logger) -> None:
+async def reconcile_once(
+    context: Context, namespace: str, name: str, logger: Logger, claims: reconcile.Claims | None = None
+) -> None:
     metrics.RECONCILIATIONS.labels("reconcile").inc()
     started = time.perf_counter()
     body = None
@@ -103,7 +126,7 @@ async def reconcile_once(context: Context, namespace: str, name: str, logger: Lo
         body = await asyncio.to_thread(context.kube.get_model, namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return
-        outcome = await asyncio.to_thread(reconcile.reconcile, context.kube, body, context.settings)
+        outcome = await asyncio.to_thread(reconcile.reconcile, context.kube, body, context.settings, None, claims)
     except Exception as error:  # a failed pass is retried on the next wake-up or resync
         metrics.ERRORS.labels("reconcile").inc()
         logger.exception("reconciliation of %s/%s failed", namespace, name)
@@ -131,7 +154,7 @@ async def on_job_event(namespace: str | None, labels: Mapping[str, str], memo: A
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, registry=REGISTRY, id="cleanup")
-async def on_delete(name: str, namespace: str | None, body: Any, memo: Any, **_: Any) -> None:
+async def on_delete(name: str, namespace: str | None, body: Any, memo: Any, served_names: Any = None, **_: Any) -> None:
     assert namespace is not None
     context = _context(memo)
     metrics.RECONCILIATIONS.labels("delete").inc()
@@ -143,7 +166,8 @@ async def on_delete(name: str, namespace: str | None, body: Any, memo: Any, **_:
         "status": dict(body.get("status") or {}),
     }
     try:
-        events = await asyncio.to_thread(reconcile.cleanup, context.kube, raw, context.settings)
+        claims = _claims(served_names)
+        events = await asyncio.to_thread(reconcile.cleanup, context.kube, raw, context.settings, claims)
     except Exception:
         metrics.ERRORS.labels("delete").inc()
         raise

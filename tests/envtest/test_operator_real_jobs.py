@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +242,31 @@ def test_the_stable_name_on_triton_serves_exactly_the_promoted_version(run: Run)
     for number in run.versions:
         link = run.model_repository / MODEL_NAME / str(number)
         assert link.is_symlink() and link.readlink() == Path("..") / f"{MODEL_NAME}__v{number}" / str(number)
+
+
+def test_a_restarted_triton_serves_the_promoted_version_again_and_ready_says_when_it_does_not(run: Run) -> None:
+    """Explicit model control: a restarted Triton serves nothing until the operator loads the promoted
+    version again, which it does on its own (level-triggered); meanwhile Ready is False and says why."""
+    resync_s = 2.0
+    run.triton.stop()
+
+    def unavailable() -> dict[str, Any] | None:
+        model = get(run)
+        return model if condition(model, "Ready").get("reason") == "TritonUnavailable" else None
+
+    down = wait_for(unavailable, timeout=4 * resync_s, what="Ready=False (TritonUnavailable) while Triton is down")
+    assert condition(down, "Ready")["status"] == "False"
+
+    run.triton.start()  # same ports, an empty server
+    back = time.monotonic()
+    client = TritonClient(run.triton.http_url)
+    wait_for(lambda: client.loaded_versions(MODEL_NAME) == [run.promoted], timeout=2 * resync_s + 30, interval=0.2,
+             what="the stable name served again")
+    print(f"stable name served again {time.monotonic() - back:.1f} s after Triton was back (resync {resync_s} s)")
+    wait_for(lambda: condition(get(run), "Ready").get("status") == "True", timeout=4 * resync_s, what="Ready")
+    answers = [client.infer(MODEL_NAME, ["the football match today"])[0] for _ in range(30)]
+    assert all(a.label in LABELS for a in answers)  # zero failed requests once it is back
+
+
+def get(run: Run) -> dict[str, Any]:
+    return run.cluster.request("GET", manifests.path(run.namespace, NAME))

@@ -10,7 +10,8 @@ import pytest
 from frontier.operator.settings import OperatorSettings
 
 from . import manifests
-from .cluster import EnvtestCluster
+from .cluster import ApiError, EnvtestCluster
+from .fake_triton import FakeTriton
 from .standin import JobController, RunningOperator, train_job, wait_for
 from .test_operator import condition, events, get
 
@@ -91,3 +92,68 @@ def test_a_job_name_held_by_another_owner_is_an_event_and_a_condition_never_sile
         assert warned[0]["type"] == "Warning"
     squatter_now = cluster.request("GET", f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}")
     assert not squatter_now["metadata"].get("ownerReferences")  # the other owner's Job is untouched
+
+
+def test_the_same_name_in_two_namespaces_serves_under_two_names(
+    cluster: EnvtestCluster, crd: dict[str, Any], namespace: str
+) -> None:
+    other = f"{namespace}-b"[:63]
+    cluster.ensure_namespace(other)
+    settings = OperatorSettings(
+        namespaces=(namespace, other), kubeconfig=str(cluster.kubeconfig), resync_s=2.0, liveness=None,
+        metrics_port=None, worker_image="frontier-worker:test",
+    )
+    with RunningOperator(settings):
+        for ns in (namespace, other):
+            cluster.request("POST", manifests.path(ns), manifests.valid("my-model", export={"precisions": ["fp32"]}))
+        served = {
+            ns: wait_for(lambda ns=ns: (get(cluster, ns, "my-model").get("status") or {}).get("serving"), what=ns)
+            for ns in (namespace, other)
+        }
+    assert served[namespace]["modelName"] != served[other]["modelName"]
+    assert served[namespace]["modelName"] == f"{namespace}__my_model".replace("-", "_")
+
+
+def test_a_declared_model_name_another_resource_holds_is_a_conflict_that_touches_nothing_of_the_holder(
+    cluster: EnvtestCluster, crd: dict[str, Any], namespace: str
+) -> None:
+    other = f"{namespace}-b"[:63]
+    cluster.ensure_namespace(other)
+    settings = OperatorSettings(
+        namespaces=(namespace, other), kubeconfig=str(cluster.kubeconfig), resync_s=1.0, liveness=None,
+        metrics_port=None, worker_image="frontier-worker:test",
+    )
+    with FakeTriton() as triton, RunningOperator(settings):
+        serving = {"endpoint": triton.url, "modelName": "shared"}
+        spec = {"export": {"precisions": ["fp32"]}, "serving": serving}
+        cluster.request("POST", manifests.path(namespace), manifests.valid("holder", **spec))
+        holder_jobs = JobController(cluster, namespace)
+
+        def holder_serves() -> bool:
+            holder_jobs.finish_all(lambda job: dict(METRICS))
+            return triton.loaded.get("shared") == [1]
+
+        wait_for(holder_serves, 40, 0.2, what="the holder promoted and served as 'shared'")
+        cluster.request("POST", manifests.path(other), manifests.valid("newcomer", **spec))
+
+        def conflicted() -> dict[str, Any] | None:
+            model = get(cluster, other, "newcomer")
+            return model if condition(model, "Degraded").get("reason") == "NameConflict" else None
+
+        model = wait_for(conflicted, what="NameConflict on the newcomer")
+        assert f"{namespace}/holder" in condition(model, "Degraded")["message"]
+        assert condition(model, "Ready")["status"] == "False"
+        assert JobController(cluster, other).jobs() == {}  # nothing trained, published or served
+        calls_before = len(triton.calls)
+        cluster.request("DELETE", manifests.path(other, "newcomer"))
+        wait_for(lambda: _gone(cluster, other, "newcomer"), what="the newcomer deleted")
+        unloads = [c for c in triton.calls[calls_before:] if "unload" in c[1]]
+        assert unloads == [] and triton.loaded.get("shared") == [1]  # the holder still serves
+
+
+def _gone(cluster: EnvtestCluster, namespace: str, name: str) -> bool:
+    try:
+        get(cluster, namespace, name)
+    except ApiError:
+        return True
+    return False
