@@ -69,6 +69,13 @@ class Condition(ApiModel):
     observed_generation: Annotated[int, Field(ge=0)] | None = None
 
 
+class Interval(ApiModel):
+    """Where a measured number lies, as its benchmark estimated it (a bootstrap interval)."""
+
+    low: float
+    high: float
+
+
 class Metrics(ApiModel):
     """What the benchmark measured for one version through Triton."""
 
@@ -85,6 +92,24 @@ class Metrics(ApiModel):
     agreement: Annotated[float, Field(ge=0, le=1)] | None = None
     """Share of eval predictions equal to the fp32 parent's (reduced precisions) or the trainer's."""
     max_abs_logit_delta: Annotated[float, Field(ge=0)] | None = None
+    macro_f1_interval: Interval | None = None
+    """From the eval set's size: a bootstrap over the scored rows."""
+    p50_interval_ms: Interval | None = None
+    p95_interval_ms: Interval | None = None
+    p99_interval_ms: Interval | None = None
+    throughput_interval_rps: Interval | None = None
+    rounds: Annotated[int, Field(ge=0)] | None = None
+    """Interleaved rounds the latency numbers come from."""
+    stable: bool | None = None
+    """The intervals narrowed to the target before the measurement budget was spent."""
+    interference_cores: Annotated[float, Field(ge=0)] | None = None
+    """CPU (in cores) that processes other than Triton and the load generator took while measuring."""
+    steal: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Share of CPU time the hypervisor stole while measuring (``/proc/stat``)."""
+    disturbed: bool = False
+    """Measured under heavy interference: repeated, and still marked when it stayed disturbed."""
+    measured_with: list[int] = Field(default_factory=list)
+    """The versions measured in the same interleaved rounds, on the same server and load generator."""
 
     def latency(self, percentile: str) -> float:
         return {"p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms}[percentile]
@@ -140,6 +165,9 @@ class VersionScore(ApiModel):
     on_pareto_front: bool = False
     guardrail_failures: list[str] = Field(default_factory=list)
     note: str | None = None
+    utility_low: float | None = None
+    utility_high: float | None = None
+    """The utility at the worst and best ends of the version's measured intervals."""
 
 
 class Decision(ApiModel):

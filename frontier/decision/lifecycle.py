@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from frontier.api.spec import ClassifierModelSpec
+from frontier.api.spec import ClassifierModelSpec, Pricing
 from frontier.api.status import (
     ClassifierModelStatus,
     Condition,
     ConditionType,
     Decision,
+    Interval,
     Metrics,
     ModelVersion,
     Phase,
@@ -34,7 +35,7 @@ from frontier.api.status import (
 from frontier.decision import generations, pricing, promotion, rollback, states, variants
 from frontier.decision.promotion import DecisionReason
 from frontier.decision.states import IN_TRAINING, MEASURED, Reason
-from frontier.decision.values import Guardrails, Measured, Policy
+from frontier.decision.values import Guardrails, Measured, Policy, Span
 
 S = VersionState
 IN_BENCHMARK = states.AWAITING_BENCHMARK
@@ -141,9 +142,22 @@ def reprice(spec: ClassifierModelSpec, status: ClassifierModelStatus) -> Classif
     return status.model_copy(update={"versions": versions}) if changed else status
 
 
-def _measured(version: ModelVersion) -> Measured:
+def _span(interval: Interval | None) -> Span | None:
+    return (interval.low, interval.high) if interval is not None else None
+
+
+def _measured(version: ModelVersion, prices: Pricing) -> Measured:
     assert version.metrics is not None
     m = version.metrics
+    latency = {
+        p: span
+        for p, span in (
+            ("p50", _span(m.p50_interval_ms)),
+            ("p95", _span(m.p95_interval_ms)),
+            ("p99", _span(m.p99_interval_ms)),
+        )
+        if span is not None
+    }
     return Measured(
         version=version.version,
         candidate=version.candidate,
@@ -155,6 +169,9 @@ def _measured(version: ModelVersion) -> Measured:
         cost_per_1m=m.cost_per_1m,
         eligible=version.state != S.REJECTED,
         note=version.message if version.state == S.REJECTED else None,
+        macro_f1_span=_span(m.macro_f1_interval),
+        latency_spans=latency,
+        cost_span=pricing.cost_span(prices, m),
     )
 
 
@@ -168,7 +185,7 @@ def apply_decision(
     if not pool:
         return status
     policy = policy_of(spec)
-    measured = [_measured(v) for v in pool]
+    measured = [_measured(v, spec.benchmark.pricing) for v in pool]
     promoted = status.promoted.version if status.promoted else None
     history = [r.version for r in status.history]
 
@@ -232,7 +249,7 @@ def apply_decision(
         version=serving,
         previous_version=outcome.previous_version,
         reason=outcome.reason,
-        message=outcome.message,
+        message=outcome.message + _disturbances(pool),
         decided_at=now,
         scores=[
             VersionScore(
@@ -241,6 +258,8 @@ def apply_decision(
                 on_pareto_front=s.on_front,
                 guardrail_failures=list(s.failures),
                 note=s.note,
+                utility_low=s.utility_span[0] if s.utility_span else None,
+                utility_high=s.utility_span[1] if s.utility_span else None,
             )
             for s in outcome.scores
         ],
@@ -265,6 +284,19 @@ def apply_decision(
             "decision": decision,
         }
     )
+
+
+def _disturbances(pool: list[ModelVersion]) -> str:
+    """What the decision record says about measurements taken under interference."""
+    noisy = [v for v in pool if v.metrics is not None and v.metrics.disturbed]
+    if not noisy:
+        return ""
+    parts = [
+        f"v{v.version} (other processes took {v.metrics.interference_cores or 0.0:.1f} cores)"
+        for v in noisy
+        if v.metrics is not None
+    ]
+    return "; measured while the machine was disturbed: " + ", ".join(parts) + " — the intervals carry it"
 
 
 def _condition(

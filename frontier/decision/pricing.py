@@ -9,6 +9,7 @@ re-ranks them and may promote another, with no benchmark run again.
 from __future__ import annotations
 
 from frontier.api.spec import Pricing
+from frontier.api.status import Metrics
 from frontier.decision import cost
 
 
@@ -31,3 +32,17 @@ def cost_per_1m(pricing: Pricing, p50_ms: float, throughput_rps: float) -> float
     if pricing.cost_model == "occupancy":
         return cost.occupancy(p50_ms, instance)
     return cost.dedicated(throughput_rps, instance)
+
+
+def cost_span(pricing: Pricing, metrics: Metrics) -> tuple[float, float] | None:
+    """The cost at the ends of the measured interval it is priced from (p50 or throughput); None when
+    the benchmark gave no interval."""
+    if pricing.cost_model == "occupancy":
+        interval = metrics.p50_interval_ms
+        if interval is None:
+            return None
+        return cost_per_1m(pricing, interval.low, 0.0), cost_per_1m(pricing, interval.high, 0.0)
+    interval = metrics.throughput_interval_rps
+    if interval is None or interval.low <= 0:
+        return None
+    return cost_per_1m(pricing, 0.0, interval.high), cost_per_1m(pricing, 0.0, interval.low)

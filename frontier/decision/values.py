@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 Mode = Literal["auto", "manual"]
+Span = tuple[float, float]
+"""An interval (low, high) a measured number lies in, as its benchmark estimated it."""
+PRECISION_RANK = {"fp32": 0, "bf16": 1, "int8": 2}
+"""Simpler first: full precision has no quantization step to go wrong."""
 
 
 @dataclass(frozen=True)
@@ -23,9 +28,28 @@ class Measured:
     eligible: bool = True
     """False for versions that may never be promoted (e.g. a variant rejected for disagreement)."""
     note: str | None = None
+    macro_f1_span: Span | None = None
+    latency_spans: Mapping[str, Span] = field(default_factory=dict)
+    """Per percentile (``p50``…), where the benchmark's interval puts it; a point when absent."""
+    cost_span: Span | None = None
 
     def latency(self, percentile: str) -> float:
         return {"p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms}[percentile]
+
+    def f1_interval(self) -> Span:
+        return self.macro_f1_span or (self.macro_f1, self.macro_f1)
+
+    def latency_interval(self, percentile: str) -> Span:
+        point = self.latency(percentile)
+        return self.latency_spans.get(percentile, (point, point))
+
+    def cost_interval(self) -> Span:
+        return self.cost_span or (self.cost_per_1m, self.cost_per_1m)
+
+    @property
+    def simplicity(self) -> tuple[int, int]:
+        """The order "the simpler version" means in a tie: full precision first, then the older version."""
+        return (PRECISION_RANK.get(self.precision, 9), self.version)
 
     @property
     def label(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from frontier import api
-from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, VersionState
+from frontier.api.status import Artifact, ClassifierModelStatus, Interval, Metrics, VersionState
 from frontier.decision import lifecycle
 
 ARTIFACT = Artifact(uri="file:///artifacts/minilm", sha256="0" * 64)
@@ -195,3 +195,14 @@ def test_repricing_at_unchanged_prices_changes_nothing(manifest):
     spec = spec_of(manifest)
     status = measured_status(spec, {1: metrics(0.9, 50, 0.053 * 50)})
     assert lifecycle.reprice(spec, status) is status
+
+
+def test_the_decision_says_when_a_measurement_was_disturbed_and_shows_utility_intervals(manifest):
+    spec = spec_of(manifest)
+    noisy = metrics(0.9, 50, 2.0).model_copy(
+        update={"disturbed": True, "interference_cores": 1.4, "p50_interval_ms": Interval(low=45.0, high=60.0)}
+    )
+    status = lifecycle.apply_decision(spec, measured_status(spec, {1: noisy}), T1)
+    assert "measured while the machine was disturbed: v1 (other processes took 1.4 cores)" in status.decision.message
+    score = status.decision.scores[0]
+    assert score.utility_low < score.utility < score.utility_high

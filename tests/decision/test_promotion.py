@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from frontier.decision import promotion
 from frontier.decision.values import Guardrails, Measured, Policy
 
@@ -106,3 +108,58 @@ def test_a_refusal_says_what_each_version_failed():
     assert (outcome.action, outcome.version) == ("refuse", None)
     assert "v1: macro-F1 0.8417 < minMacroF1 0.8500" in outcome.message
     assert "v2: macro-F1 0.8404 < minMacroF1 0.8500" in outcome.message
+
+
+def measured_with_noise(n: int, f1: float, p50: float, *, spread: float, f1_spread: float = 0.0,
+                        precision: str = "fp32") -> Measured:
+    """A version whose benchmark put intervals around its numbers (cost ∝ p50, as under occupancy)."""
+    cost = 0.053 * p50
+    return Measured(
+        n, f"c{n}", f1, p50, p50 * 1.5, p50 * 2, cost, precision=precision,
+        macro_f1_span=(f1 - f1_spread, f1 + f1_spread),
+        latency_spans={"p50": (p50 - spread, p50 + spread)},
+        cost_span=(0.053 * (p50 - spread), 0.053 * (p50 + spread)),
+    )
+
+
+TIES = [
+    # (versions, the winner, how it won)
+    ("two copies of one model", [measured_with_noise(1, 0.90, 2.47, spread=0.2),
+                                 measured_with_noise(2, 0.90, 2.40, spread=0.2)], 1, "simpler"),
+    # The issue's case: 7 points of F1 against a latency difference that was never there. v2 is dominated.
+    ("noise cannot beat a real F1 gap", [measured_with_noise(1, 0.82, 2.47, spread=0.3, f1_spread=0.01),
+                                         measured_with_noise(2, 0.74, 2.40, spread=0.3, f1_spread=0.01)], 1, "utility"),
+    # v2 is clearly faster, v1 clearly more accurate; their utilities overlap: F1 decides.
+    ("tied utility, clearly better F1",
+     [measured_with_noise(1, 0.80, 2.0, spread=0.1, f1_spread=0.005),
+      measured_with_noise(2, 0.78, 1.8, spread=0.05, f1_spread=0.005)], 1, "macro-F1"),
+    ("a real latency gap", [measured_with_noise(1, 0.90, 10.0, spread=0.2),
+                            measured_with_noise(2, 0.90, 4.0, spread=0.2)], 2, "utility"),
+    ("int8 tied with fp32", [measured_with_noise(1, 0.90, 2.0, spread=0.3, precision="int8"),
+                             measured_with_noise(2, 0.90, 2.1, spread=0.3)], 2, "simpler"),
+]
+
+
+@pytest.mark.parametrize(("case", "versions", "winner", "by"), TIES, ids=[t[0] for t in TIES])
+def test_a_difference_measurement_noise_can_explain_is_a_tie_broken_by_f1_then_simplicity(
+    case: str, versions: list[Measured], winner: int, by: str
+) -> None:
+    chosen = promotion.choose(versions, AUTO)
+    assert chosen is not None and (chosen.winner.version, chosen.by) == (winner, by)
+    outcome = promotion.decide(versions, None, AUTO)
+    assert outcome.version == winner
+    assert ("tied within measurement uncertainty" in outcome.message) == (by != "utility")
+
+
+def test_two_copies_of_one_model_stay_on_the_front_side_by_side() -> None:
+    copies = [measured_with_noise(1, 0.90, 2.47, spread=0.2), measured_with_noise(2, 0.90, 2.40, spread=0.2)]
+    assert all(s.on_front for s in promotion.scores(copies, AUTO))
+
+
+def test_an_incumbent_tied_with_the_challenger_keeps_serving() -> None:
+    # Without the incumbent, the tie would go to the simpler fp32 challenger; switching would gain nothing sure.
+    incumbent = measured_with_noise(3, 0.90, 2.1, spread=0.3, precision="int8")
+    challenger = measured_with_noise(4, 0.90, 2.0, spread=0.3)
+    assert promotion.choose([incumbent, challenger], AUTO).winner.version == 4  # type: ignore[union-attr]
+    outcome = promotion.decide([incumbent, challenger], 3, dataclasses.replace(AUTO, min_improvement=0.0))
+    assert (outcome.action, outcome.version, outcome.reason) == ("keep", 3, "WithinUncertainty")
