@@ -1,0 +1,274 @@
+"""Versions measured together: interleaved rounds on one server and one load generator, with intervals.
+
+A decision compares versions; so they are measured side by side, never one after another. Each round
+runs every contender at every concurrency level — A B C, then B C A, then C A B … (the order rotates so
+no version always goes first) — so drift, thermal state and neighbours hit all of them alike, and the
+promoted version is always measured afresh next to its challengers. Rounds continue until every
+contender's p50 interval (``intervals``) is narrower than ``Budget.target_width`` of its value, or the
+budget (``max_rounds``, ``max_seconds``) is spent; ``Metrics.stable`` says which.
+
+Around every slot ``interference.Monitor`` measures what other processes took of the machine. A slot
+taken under more than ``Budget.interference_cores`` is repeated (up to ``retries``); one still disturbed
+is kept and the version marked ``disturbed`` — the intervals carry the noise, the decision names it.
+
+``spec.requests`` is the number of requests per version and level over the first ``min_rounds`` rounds;
+quality (macro-F1 with a bootstrap interval over the rows, agreement with the trainer) is scored once per
+version on its own eval rows after the rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from frontier.api.spec import BenchmarkSpec
+from frontier.api.status import Interval, Metrics
+from frontier.errors import ServingError
+from frontier.serving import intervals, loadgen, scoring
+from frontier.serving.benchmark import BenchmarkReport, LevelResult, capacity_level, price
+from frontier.serving.interference import Interference, Monitor
+
+
+@dataclass(frozen=True)
+class Contender:
+    version: int
+    model: str
+    """The Triton model that serves exactly this version (``<m>__vN``)."""
+    texts: Sequence[str]
+    gold: Sequence[int | str]
+    reference: Sequence[int | str] | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    min_rounds: int = 3
+    max_rounds: int = 8
+    target_width: float = 0.10
+    """Stop when every p50 interval is narrower than this share of its p50."""
+    max_seconds: float | None = 600.0
+    interference_cores: float = 0.5
+    """A slot during which other processes took more CPU than this is repeated."""
+    retries: int = 2
+
+
+@dataclass
+class _Track:
+    """What the rounds measured for one contender at one concurrency level."""
+
+    rounds: list[list[float]] = field(default_factory=list)
+    throughputs: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    client_cpu_s: float = 0.0
+    errors: int = 0
+
+    def level(self, concurrency: int) -> LevelResult:
+        pooled = np.concatenate([np.asarray(r) for r in self.rounds]) if self.rounds else np.zeros(0)
+
+        def pct(q: float) -> float:
+            return float(np.percentile(pooled, q)) if pooled.size else 0.0
+
+        return LevelResult(
+            concurrency=concurrency,
+            requests=int(pooled.size),
+            errors=self.errors,
+            p50_ms=pct(50),
+            p95_ms=pct(95),
+            p99_ms=pct(99),
+            throughput_rps=float(np.mean(self.throughputs)) if self.throughputs else 0.0,
+            wall_s=self.wall_s,
+            client_cpu_s=self.client_cpu_s,
+        )
+
+
+@dataclass
+class _Contending:
+    contender: Contender
+    tracks: dict[int, _Track]
+    interference: list[Interference] = field(default_factory=list)
+    disturbed_slots: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def _rotated(items: Sequence[_Contending], by: int) -> list[_Contending]:
+    k = by % len(items)
+    return [*items[k:], *items[:k]]
+
+
+async def measure_together(
+    url: str,
+    contenders: Sequence[Contender],
+    labels: Sequence[str],
+    spec: BenchmarkSpec,
+    *,
+    max_p95_ms: float | None = None,
+    budget: Budget | None = None,
+    monitor: Monitor | None = None,
+) -> dict[int, BenchmarkReport]:
+    """Measure every contender in interleaved rounds; ``{version: report}``."""
+    if not contenders:
+        raise ServingError("nothing to measure")
+    budget = budget or Budget()
+    monitor = monitor or Monitor()
+    limit = spec.eval_samples
+    workload = loadgen.prepare(list(contenders[0].texts)[:limit] if limit else list(contenders[0].texts))
+    if not workload:
+        raise ServingError("the benchmark needs at least one eval text")
+    states = [_Contending(c, {level: _Track() for level in spec.concurrency}) for c in contenders]
+    top = max(spec.concurrency)
+    for state in states:  # warm every contender before any is measured
+        if spec.warmup_requests:
+            warm = await loadgen.run_load(url, state.contender.model, workload, top, total=spec.warmup_requests)
+            _count_errors(state, warm)
+
+    per_round = max(10, math.ceil(spec.requests / budget.min_rounds))
+    started, done = time.monotonic(), 0
+    while True:
+        for state in _rotated(states, done):
+            for level in spec.concurrency:
+                await _slot(url, state, level, workload, per_round, budget, monitor)
+        done += 1
+        if done < budget.min_rounds:
+            continue
+        out_of_time = budget.max_seconds is not None and time.monotonic() - started >= budget.max_seconds
+        if done >= budget.max_rounds or out_of_time or _narrow(states, min(spec.concurrency), budget):
+            break
+
+    lowest = min(spec.concurrency)
+    stable = _narrow(states, lowest, budget)
+    versions = sorted(c.version for c in contenders)
+    reports = {}
+    for state in states:
+        reports[state.contender.version] = await _report(
+            url, state, labels, spec, max_p95_ms, done, stable, [v for v in versions if v != state.contender.version]
+        )
+    return reports
+
+
+async def _slot(
+    url: str,
+    state: _Contending,
+    level: int,
+    workload: list[loadgen.PreparedRequest],
+    requests: int,
+    budget: Budget,
+    monitor: Monitor,
+) -> None:
+    """One contender at one level in one round; repeated while the machine is disturbed."""
+    for attempt in range(budget.retries + 1):
+        before = monitor.sample()
+        result = await loadgen.run_load(url, state.contender.model, workload, level, total=requests)
+        seen = Monitor.between(before, monitor.sample())
+        if seen.cores <= budget.interference_cores or attempt == budget.retries:
+            break
+    track = state.tracks[level]
+    track.rounds.append(result.latencies_ms)
+    track.throughputs.append(result.throughput_rps)
+    track.wall_s += result.wall_s
+    track.client_cpu_s += result.client_cpu_s
+    track.errors += result.errors
+    _count_errors(state, result)
+    state.interference.append(seen)
+    if seen.cores > budget.interference_cores:
+        state.disturbed_slots += 1
+
+
+def _count_errors(state: _Contending, result: loadgen.LoadResult) -> None:
+    state.errors += result.errors
+    state.messages.extend(result.error_messages[: max(0, 10 - len(state.messages))])
+
+
+def _narrow(states: Sequence[_Contending], level: int, budget: Budget) -> bool:
+    for state in states:
+        track = state.tracks[level]
+        centre = track.level(level).p50_ms
+        if intervals.relative_width(intervals.percentile(track.rounds, 50), centre) > budget.target_width:
+            return False
+    return True
+
+
+async def _report(
+    url: str,
+    state: _Contending,
+    labels: Sequence[str],
+    spec: BenchmarkSpec,
+    max_p95_ms: float | None,
+    rounds: int,
+    stable: bool,
+    others: list[int],
+) -> BenchmarkReport:
+    contender = state.contender
+    limit = spec.eval_samples or len(contender.texts)
+    texts, gold = list(contender.texts)[:limit], list(contender.gold)[:limit]
+    scored = await loadgen.run_load(
+        url, contender.model, loadgen.prepare(texts), max(spec.concurrency), decode_labels=True
+    )
+    _count_errors(state, scored)
+    quality = scoring.score(scored.labels, gold, labels, contender.reference)
+    y_true = np.array(scoring.indices(gold, labels), dtype=np.int64)
+    y_pred = np.array(scoring.indices(scored.labels, labels), dtype=np.int64)
+    f1_low, f1_high = intervals.macro_f1(y_true, y_pred, len(labels))
+
+    levels = [track.level(level) for level, track in sorted(state.tracks.items())]
+    usable = [lv for lv in levels if lv.requests > 0]
+    if not usable:
+        raise ServingError(f"{contender.model}: no request succeeded; first errors: {state.messages[:3]}")
+    lowest = min(usable, key=lambda lv: lv.concurrency)
+    capacity = capacity_level(levels, max_p95_ms)
+    cost, priced = price(levels, spec.pricing, max_p95_ms)
+    low_rounds = state.tracks[lowest.concurrency].rounds
+
+    def interval(q: float) -> Interval:
+        low, high = intervals.percentile(low_rounds, q)
+        return Interval(low=low, high=high)
+
+    t_low, t_high = intervals.mean(state.tracks[capacity.concurrency].throughputs)
+    interference = [s.cores for s in state.interference]
+    metrics = Metrics(
+        macro_f1=quality.macro_f1,
+        accuracy=quality.accuracy,
+        p50_ms=lowest.p50_ms,
+        p95_ms=lowest.p95_ms,
+        p99_ms=lowest.p99_ms,
+        throughput_rps=capacity.throughput_rps,
+        cost_per_1m=cost,
+        concurrency=priced.concurrency,
+        errors=state.errors,
+        agreement=quality.agreement,
+        macro_f1_interval=Interval(low=f1_low, high=f1_high),
+        p50_interval_ms=interval(50),
+        p95_interval_ms=interval(95),
+        p99_interval_ms=interval(99),
+        throughput_interval_rps=Interval(low=t_low, high=t_high),
+        rounds=rounds,
+        stable=stable,
+        interference_cores=float(np.mean(interference)) if interference else 0.0,
+        steal=float(np.mean([s.steal for s in state.interference])) if state.interference else 0.0,
+        disturbed=state.disturbed_slots > 0,
+        measured_with=others,
+    )
+    return BenchmarkReport(
+        model=contender.model, levels=levels, metrics=metrics, scored=quality.scored, error_messages=state.messages
+    )
+
+
+def benchmark_together(
+    url: str,
+    contenders: Sequence[Contender],
+    labels: Sequence[str],
+    spec: BenchmarkSpec,
+    *,
+    max_p95_ms: float | None = None,
+    budget: Budget | None = None,
+    monitor: Monitor | None = None,
+) -> dict[int, Metrics]:
+    """``measure_together`` from synchronous code (its own event loop)."""
+    reports = asyncio.run(
+        measure_together(url, contenders, labels, spec, max_p95_ms=max_p95_ms, budget=budget, monitor=monitor)
+    )
+    return {version: report.metrics for version, report in reports.items()}
