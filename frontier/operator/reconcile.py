@@ -32,9 +32,10 @@ from frontier.decision.work import (
     WorkKey,
 )
 from frontier.errors import ServingError
-from frontier.operator import jobs, metrics, triton, world
+from frontier.operator import jobs, metrics, world
 from frontier.operator.k8s import JSON, Kube
 from frontier.operator.settings import OperatorSettings
+from frontier.serving.client import TritonClient
 
 NO_ENDPOINT_NOTE = " (Triton not called: spec.serving.endpoint is not set)"
 
@@ -157,7 +158,7 @@ class Executor:
         if not endpoint:
             return
         try:
-            triton.promote(endpoint, model_name(self.spec, self.target.name), action.version)
+            TritonClient(endpoint).promote(model_name(self.spec, self.target.name), action.version)
         except ServingError as failure:
             self.triton_error = str(failure)
 
@@ -295,7 +296,7 @@ def cleanup(kube: Kube, body: JSON, settings: OperatorSettings) -> list[Event]:
         stable = model_name(spec, target.name)
         published = [v.version for v in status.versions if v.metrics is not None]
         try:
-            triton.unload(endpoint, [stable, *(version_model(stable, n) for n in published)])
+            TritonClient(endpoint).unload_all([stable, *(version_model(stable, n) for n in published)])
             events.append(Event("Normal", "Unloaded", f"unloaded {stable} and {len(published)} version model(s)"))
         except ServingError as error:
             events.append(Event("Warning", "UnloadFailed", str(error)))

@@ -28,8 +28,9 @@ from frontier.decision.work import (
     World,
 )
 from frontier.errors import ServingError
-from frontier.operator import jobs, observe, triton
+from frontier.operator import jobs, observe
 from frontier.operator.k8s import JSON, Kube
+from frontier.serving.client import TritonClient
 
 
 def key_of(job: Mapping[str, Any]) -> WorkKey | None:
@@ -88,10 +89,10 @@ def observe_serving(endpoint: str | None, model_name: str) -> Served:
     if not endpoint:
         return Served(why=ServingKnown.NOT_CONFIGURED)
     try:
-        ready = triton.serving_version(endpoint, model_name)
-    except ServingError as error:
+        version = TritonClient(endpoint).served_version(model_name)
+    except ServingError as error:  # unreachable, past its deadline, or a reply that is not Triton's
         return Served(why=ServingKnown.UNAVAILABLE, message=str(error))
-    return Served(version=ready[0] if len(ready) == 1 else None)
+    return Served(version=version)
 
 
 def world(

@@ -7,6 +7,11 @@ benchmark and the stable-name swaps, behind five calls.
         serving.promote(1)                                 # stable name <m> → version 1, zero-error
         serving.rollback(1)                                # the same switch, back to an earlier version
     # Triton and its python-backend stubs are stopped here
+
+Starting Triton promotes nothing: in explicit model-control mode a (re)started Triton serves nothing, and
+what the stable name should serve is the caller's status, not a file in the repository. The local executor
+observes ``promoted()`` on every pass and promotes when it differs from its status (level-triggered, as
+the operator does), so a restart is recovered by the next pass.
 """
 
 from __future__ import annotations
@@ -54,9 +59,6 @@ class LocalServing:
     def start(self) -> LocalServing:
         self.triton.start()
         self._client = TritonClient(self.triton.http_url)
-        promoted = self.repository.stable_version()
-        if promoted is not None:  # a restart serves what was promoted before
-            swap.promote(self.client, self.repository, promoted)
         return self
 
     def stop(self) -> None:
@@ -110,6 +112,7 @@ class LocalServing:
         return swap.rollback(self.client, self.repository, to_version)
 
     def promoted(self) -> int | None:
+        """The version the stable name serves, as Triton says (None: none, or not exactly one)."""
         return swap.promoted_version(self.client, self.repository)
 
     def retire(self, version: int) -> None:

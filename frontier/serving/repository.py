@@ -8,17 +8,16 @@ Layout (backend ``python``; ``<m>`` is the stable model name, N the Frontier ver
     <root>/<m>__vN/N/tokenizer/...       the artifact's tokenizer files
     <root>/<m>__vN/N/labels.json         labels and max_length, from the artifact manifest
     <root>/<m>__vN/N/version.json        provenance and the sha256 of every file above
-    <root>/<m>/config.pbtxt              the stable name; version_policy specific [promoted N]
-    <root>/<m>/N -> ../<m>__vN/N         one relative symlink per version published
+    <root>/<m>/N -> ../<m>__vN/N         the stable name's directory: one relative symlink per version
 
 Backend ``onnxruntime`` (the official Triton image): ``<m>__vN`` is an ensemble whose composing models
 ``<m>__vN__tokenize`` (python), ``<m>__vN__onnx`` (``onnxruntime_onnx``) and ``<m>__vN__postprocess``
 (python) hold the files; the stable ``<m>`` is an ensemble over the promoted version's parts (its ``<m>/N``
 is an empty directory, as Triton wants one per version of an ensemble).
 
-``publish`` makes ``<m>/N`` along with the version, before any promotion: the stable name can then serve N
-by a config override alone (how the operator promotes through Triton's repository API, with no access to
-this volume), and the stable config's ``version_policy`` keeps every other linked version unloaded.
+The stable name has no ``config.pbtxt``: ``publish`` makes ``<m>/N`` along with the version, and promotion
+(``TritonClient.promote``, both executors) loads ``<m>`` with ``<m>__vN``'s config as an override whose
+``version_policy`` selects N alone, through Triton's repository API, with no access to this volume.
 
 Checksums: every file copied from the artifact is hashed *after* the copy and compared with the
 artifact's ``manifest.json`` before the version exists (``ArtifactError`` on a missing, unlisted or
@@ -41,7 +40,6 @@ from frontier.api import names
 from frontier.api.spec import ServingSpec
 from frontier.artifact import ArtifactManifest, read_manifest, sha256_file
 from frontier.errors import ArtifactError, ServingError
-from frontier.files import write_text_atomically
 from frontier.serving import configs
 from frontier.serving.triton_models import model_file
 
@@ -233,17 +231,6 @@ class ModelRepository:
                 )
 
     # ------------------------------------------------------------------------ stable name
-    def stable_config_path(self) -> Path:
-        return self.root / self.model_name / "config.pbtxt"
-
-    def stable_version(self) -> int | None:
-        """The version the stable name's config selects (None before the first promotion)."""
-        path = self.stable_config_path()
-        if not path.is_file():
-            return None
-        versions = list(configs.parse(path.read_text()).version_policy.specific.versions)
-        return versions[0] if versions else None
-
     def link_stable(self, version: int) -> Path:
         """Make ``<m>/N``, the stable name's directory of ``version``: a relative symlink to the version's
         files (python backend) or an empty directory (an ensemble's). Idempotent; the config is untouched."""
@@ -258,20 +245,6 @@ class ModelRepository:
         else:
             link.mkdir(exist_ok=True)
         return link
-
-    def write_stable(self, version: int) -> None:
-        """Point the stable name's config at ``version`` (the caller then reloads it in Triton)."""
-        own = self.version_model(version)
-        config_text = (self.root / own / "config.pbtxt").read_text()
-        self.link_stable(version)
-        if self.serving.backend == "python":
-            config = configs.with_versions(configs.parse(config_text), self.model_name, [version])
-        else:
-            labels = len(self.describe(version).labels)
-            config = configs.ensemble_configs(self.model_name, self.serving, labels, [version], parts_of=own)[
-                self.model_name
-            ]
-        write_text_atomically(self.stable_config_path(), configs.render(config))
 
     def models_of(self, version: int) -> list[str]:
         """Every Triton model to load for ``version``, composing models first."""

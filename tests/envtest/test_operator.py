@@ -376,7 +376,11 @@ def test_triton_promotion_and_deletion_with_finalizer(
         model = drive(jobs, cluster, namespace, "served")
         version = model["status"]["promoted"]["version"]
         wait_for(lambda: triton.loaded.get("served") == [version], what="Triton load")
-        load = next(c for c in triton.calls if c[1] == "/v2/repository/models/served/load")
+        # Nothing was loaded (the benchmark Job is a stand-in): the version model first, then the override.
+        loads = [c for c in triton.calls if c[1].endswith("/load")]
+        first = next(i for i, c in enumerate(loads) if c[1] == "/v2/repository/models/served/load")
+        assert first >= 1 and loads[first - 1][1] == f"/v2/repository/models/served__v{version}/load"
+        load = loads[first]
         config = json.loads(load[2]["parameters"]["config"])
         assert config["name"] == "served" and config["version_policy"] == {"specific": {"versions": [version]}}
         assert "Triton not called" not in model["status"]["decision"]["message"]

@@ -1,4 +1,10 @@
-"""Serving through the embedded Triton: inference, the benchmark, and promotion of the stable name."""
+"""Serving through the embedded Triton: inference, the benchmark, and promotion of the stable name.
+
+Promotion is ``TritonClient.promote`` (both executors): the stable name is loaded with its version model's
+config as an override restricted to ``version_policy`` [N]; no file is written. The swap under load counts
+failed requests through promote → rollback → promote (there must be none), and a restarted Triton serves
+nothing until the version is promoted again (as the executors do, level-triggered).
+"""
 
 from __future__ import annotations
 
@@ -104,7 +110,8 @@ def test_promote_and_rollback_switch_what_the_stable_name_serves(
     assert client.infer("stable", ["hello"])[0].label in LABELS
 
     swap.promote(client, repo, 2)
-    assert client.loaded_versions("stable") == [2] and repo.stable_version() == 2
+    assert client.loaded_versions("stable") == [2] and swap.promoted_version(client, repo) == 2
+    assert not (repo.root / "stable" / "config.pbtxt").exists()  # the override lives in Triton only
 
     back = swap.rollback(client, repo, 1)
     assert (back.version, back.previous) == (1, 2)
@@ -150,3 +157,27 @@ def test_swaps_under_concurrent_load_fail_no_request(
     assert [s.version for s in swaps] == [2, 1, 2]
     assert result.completed > 50
     assert result.errors == 0, result.error_messages
+
+
+def test_after_a_triton_restart_promotion_serves_the_version_again(artifact: Path, tmp_path: Path) -> None:
+    repo = published(tmp_path / "repository", "restarted", artifact, 1, 2)
+    with EmbeddedTriton(repo.root, workdir=tmp_path / "triton", startup_timeout_s=120) as server:
+        client = TritonClient(server.http_url)
+        swap.promote(client, repo, 2)
+        assert client.served_version("restarted") == 2
+
+        server.stop()
+        # New ports: the old HTTP port has TIME_WAIT sockets for a minute, which EmbeddedTriton's free-port
+        # check refuses (a restart in a cluster keeps its Service address; the client does not care).
+        server.http_port = server.grpc_port = server.metrics_port = None
+        server.start()
+        client = TritonClient(server.http_url)
+        assert client.served_version("restarted") is None  # explicit mode: a restarted Triton loads nothing
+        assert not client.model_ready("restarted__v2")
+
+        # What the operator does, with no access to the repository: load restarted__v2, then the override.
+        again = client.promote("restarted", 2)
+
+        assert (again.version, again.previous) == (2, None)
+        assert client.loaded_versions("restarted") == [2] and client.loaded_versions("restarted__v2") == [2]
+        assert client.infer("restarted", ["hello"])[0].label in LABELS
