@@ -7,6 +7,11 @@ operator) and ``FRONTIER_RESULT_NAMESPACE``. Before exiting 0 the workload write
 - a training Job: ``{"artifact": {"uri": "...", "sha256": "<manifest.json digest>"}}``;
 - a benchmark Job: ``{"metrics": {<status.versions[].metrics, camelCase>}}``.
 
+Before exiting non-zero on an error of its own, the workload writes
+``{"error": {"reason": "DataError", "message": "...", "exitCode": 2}}`` (``publish_failure``, best effort:
+a failure to publish never masks the error itself), so a failed Job's version says *why* (the data row, the
+field) rather than only the Job controller's ``BackoffLimitExceeded``; ``failure`` is the operator's side.
+
 A Job that succeeds without a readable result is treated as failed (``NoResult``): the operator never
 guesses. ``publish`` is the workloads' side (in-cluster credentials, the kubernetes client imported lazily).
 
@@ -18,6 +23,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +78,39 @@ def benchmark_metrics(configmap: Mapping[str, Any] | None) -> Metrics:
         raise ResultError(f"invalid metrics in {RESULT_KEY}: {_first(error)}") from None
 
 
+MAX_FAILURE_MESSAGE = 4096
+"""The longest failure message a Job publishes (and the operator reads); longer ones are cut."""
+_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")  # a Kubernetes condition reason
+
+
+def failure_payload(reason: str, message: str, exit_code: int) -> dict[str, Any]:
+    """The ``result.json`` of a workload that exits ``exit_code`` because of ``reason`` (an error's name)."""
+    return {"error": {"reason": reason, "message": _cut(message), "exitCode": exit_code}}
+
+
+def failure(configmap: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """``(reason, message)`` of the error a failed Job published, or None when it published none (it was
+    killed, its pod never started, or the result is not the contract's): the caller falls back to the Job's
+    own condition. The message ends with the exit code when the Job gave one."""
+    try:
+        error = _payload(configmap).get("error")
+    except ResultError:
+        return None
+    if not isinstance(error, dict):
+        return None
+    reason, message, code = error.get("reason"), error.get("message"), error.get("exitCode")
+    if not isinstance(reason, str) or not _REASON.match(reason) or len(reason) > 128:
+        return None
+    text = _cut(message if isinstance(message, str) else "")
+    if isinstance(code, int) and not isinstance(code, bool):
+        text = f"{text} (exit code {code})" if text else f"exit code {code}"
+    return reason, text
+
+
+def _cut(message: str) -> str:
+    return message if len(message) <= MAX_FAILURE_MESSAGE else message[: MAX_FAILURE_MESSAGE - 1] + "…"
+
+
 def encode(payload: Mapping[str, Any]) -> dict[str, str]:
     """The ConfigMap ``data`` for a result payload."""
     return {RESULT_KEY: json.dumps(payload, sort_keys=True)}
@@ -89,3 +129,13 @@ def publish(payload: Mapping[str, Any]) -> bool:
         config.load_kube_config()  # type: ignore[no-untyped-call]
     client.CoreV1Api().patch_namespaced_config_map(name, namespace, {"data": encode(payload)})
     return True
+
+
+def publish_failure(reason: str, message: str, exit_code: int) -> bool:
+    """Best effort ``publish(failure_payload(...))`` before a workload exits non-zero: any error publishing
+    is printed to stderr and swallowed, so the workload's own error and exit code stand."""
+    try:
+        return publish(failure_payload(reason, message, exit_code))
+    except Exception as error:  # the API server, credentials, the client: none may mask the real error
+        print(f"frontier: could not publish the failure to the result ConfigMap: {error}", file=sys.stderr)
+        return False

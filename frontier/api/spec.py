@@ -352,17 +352,52 @@ class PromotionSpec(ApiModel):
         return durations.to_ms(self.tau)
 
 
+S3_ARTIFACTS = "s3:// artifacts are not supported yet; use a path on the shared volume"
+REMOTE_ARTIFACTS = (
+    "artifacts must be a path on the shared volume; URIs (gs://, hf://, file://...) are not supported yet"
+)
+
+
 class StorageSpec(ApiModel):
     """Where artifacts live in a cluster and how Jobs reach them."""
 
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [
+                _cel("!has(self.artifacts) || !self.artifacts.startsWith('s3://')", S3_ARTIFACTS, ".artifacts"),
+                _cel(
+                    "!has(self.artifacts) || self.artifacts.startsWith('s3://') || !self.artifacts.contains('://')",
+                    REMOTE_ARTIFACTS,
+                    ".artifacts",
+                ),
+            ]
+        }
+    )
+
     artifacts: Annotated[str, Field(min_length=1, max_length=2048, pattern=URI)] | None = None
-    """Artifact root (``s3://bucket/prefix`` or a path on ``pvc``)."""
+    """Artifact root: a path on the shared volume (``pvc``, mounted at /frontier), e.g. /frontier/artifacts.
+    Object stores (``s3://``) are not supported yet: Jobs write artifacts and checkpoints to a file system."""
     pvc: Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_LABEL)] | None = None
     """A PersistentVolumeClaim mounted at /frontier in every Job."""
     credentials_secret: Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_LABEL)] | None = None
     """A Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and optional AWS_ENDPOINT_URL)."""
     retain_on_delete: bool = True
     """Keep artifacts when the ClassifierModel is deleted (Jobs and served models are always cleaned)."""
+
+    @field_validator("artifacts")
+    @classmethod
+    def _a_path(cls, value: str | None) -> str | None:
+        problem = None if value is None else unsupported_artifacts(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def unsupported_artifacts(root: str) -> str | None:
+    """Why an artifact root cannot be used (the same rule for the operator's default root), or None."""
+    if root.startswith("s3://"):
+        return S3_ARTIFACTS
+    return REMOTE_ARTIFACTS if "://" in root else None
 
 
 # ------------------------------------------------------------------------------------- spec

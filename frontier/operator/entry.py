@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import threading
 from typing import Any, cast
 
@@ -115,7 +116,13 @@ def main(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from frontier.api.spec import unsupported_artifacts
+
     settings = settings_from(args)
+    problem = unsupported_artifacts(settings.artifacts)
+    if problem:  # every Job would write into a local directory named after the scheme
+        print(f"frontier operator: --artifacts {settings.artifacts}: {problem}", file=sys.stderr)
+        return 2
     if settings.metrics_port:
         from frontier.operator import metrics
 

@@ -32,6 +32,8 @@ LABEL_VERSION = "frontier.dev/version"
 MANIFEST_DIR = "/etc/frontier"
 MANIFEST_FILE = f"{MANIFEST_DIR}/manifest.yaml"
 PVC_MOUNT = "/frontier"
+CHECKPOINTS_SUFFIX = ".checkpoints"
+"""A training Job's checkpoints live at ``<artifact>.checkpoints``, beside the artifact it publishes."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,26 @@ def _storage(spec: ClassifierModelSpec) -> tuple[list[dict[str, Any]], list[dict
     return volumes, mounts, env_from
 
 
+EXIT_BAD_INPUT = 2
+"""The workloads' exit code for bad input (the manifest, the candidate, the data): no retry can fix it."""
+
+
+def pod_failure_policy(container: str) -> dict[str, Any]:
+    """Fail the Job at once on bad input (``EXIT_BAD_INPUT``) instead of retrying it ``backoffLimit`` times;
+    a disrupted pod (preempted, evicted, its node drained) is retried without counting against
+    ``backoffLimit`` (a training pod checkpoints on SIGTERM and its retry resumes). Other failures (exit 1)
+    count. Kubernetes requires ``restartPolicy: Never`` with it, which every Frontier Job has."""
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {"containerName": container, "operator": "In", "values": [EXIT_BAD_INPUT]},
+            },
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        ]
+    }
+
+
 def _job(
     target: Target,
     spec: ClassifierModelSpec,
@@ -208,6 +230,7 @@ def _job(
         "spec": {
             "backoffLimit": settings.backoff_limit,
             "activeDeadlineSeconds": deadline_s,
+            "podFailurePolicy": pod_failure_policy(role),
             "template": {"metadata": {"labels": job_labels}, "spec": pod_spec},
         },
     }
@@ -218,7 +241,10 @@ def train_job(
 ) -> dict[str, Any]:
     generation = target.generation
     out = artifact_uri(artifact_root(spec, settings), target, candidate.name, generation)
-    command = ["frontier", "train", "--manifest", MANIFEST_FILE, "--candidate", candidate.name, "--out", out]
+    # A retried pod (preempted, or failed with exit 1) resumes from the checkpoint its predecessor left
+    # beside the artifact on the shared volume; without one, --resume starts afresh.
+    command = ["frontier", "train", "--manifest", MANIFEST_FILE, "--candidate", candidate.name]
+    command += ["--checkpoint-dir", f"{out}{CHECKPOINTS_SUFFIX}", "--resume", "--out", out]
     return _job(
         target,
         spec,

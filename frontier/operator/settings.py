@@ -27,7 +27,7 @@ class OperatorSettings:
     train_deadline_s: int = 6 * 3600
     bench_deadline_s: int = 3600
     artifacts: str = "/frontier/artifacts"
-    """Artifact root when ``spec.storage.artifacts`` is left out (a path on the PVC, or s3://...)."""
+    """Artifact root when ``spec.storage.artifacts`` is left out: a path on the PVC (s3:// is not supported yet)."""
     model_repository: str = "/frontier/models"
     """Triton's model repository when ``spec.serving.modelRepository`` is left out."""
     triton_endpoint: str | None = None

@@ -71,8 +71,14 @@ def observe_jobs(
         elif state.phase == "Succeeded":
             work[key] = _result(kube.get_configmap(namespace, name), key, name)
         elif state.phase == "Failed":
-            text = f"Job {name}: {state.message}" if state.message else f"Job {name} failed"
-            work[key] = Failed(state.reason or "JobFailed", text)
+            # The workload's own error (a DataError naming its row, with the exit code) says more than the
+            # Job controller's BackoffLimitExceeded; a Job stopped at its deadline failed for that alone.
+            own = None if state.reason == "DeadlineExceeded" else results.failure(kube.get_configmap(namespace, name))
+            if own is not None:
+                work[key] = Failed(own[0], f"Job {name}: {own[1]}")
+            else:
+                text = f"Job {name}: {state.message}" if state.message else f"Job {name} failed"
+                work[key] = Failed(state.reason or "JobFailed", text)
     return work
 
 

@@ -20,8 +20,10 @@ training run made it (``dataset.eval``, or ``evalFraction`` held out of train, w
 source as it does for ``frontier train``. Relative data URIs resolve against ``--data-root``, else
 ``$FRONTIER_DATA_ROOT``, else the manifest's directory. ``--out`` receives the ``Metrics`` (camelCase, as in
 ``status.versions[].metrics``); ``--report`` the per-concurrency details and the load generator's own CPU.
-Exit status 0 when measured (even with failed requests: they are counted in ``errors``), 1 when the
-benchmark could not run.
+Exit status 0 when measured (even with failed requests: they are counted in ``errors``), 2 on bad input
+(the manifest, ``--candidate`` or the eval data: retrying cannot help), 1 when the benchmark could not run.
+As the operator's benchmark Job, a failure is also reported through the result ConfigMap
+(``frontier.results.publish_failure``: the error's name, its message and the exit code).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from frontier.errors import FieldError, FrontierError, ServingError, SpecError
+from frontier.errors import DataError, FieldError, FrontierError, ServingError, SpecError
 
 if TYPE_CHECKING:
     from frontier.api.spec import ClassifierModelSpec
@@ -106,11 +108,9 @@ def main(args: argparse.Namespace) -> int:
     from frontier.serving.benchmark import measure
 
     if not args.url:
-        print(
-            "frontier bench: no Triton endpoint: pass --url, or set spec.serving.endpoint "
-            "(or the operator's --triton-endpoint)",
-            file=sys.stderr,
-        )
+        message = "no Triton endpoint: pass --url, or set spec.serving.endpoint (or the operator's --triton-endpoint)"
+        print(f"frontier bench: {message}", file=sys.stderr)
+        results.publish_failure(ServingError.__name__, message, 1)
         return 1
     try:
         model = resource.load(args.manifest)
@@ -139,7 +139,12 @@ def main(args: argparse.Namespace) -> int:
         )
     except FrontierError as error:
         print(f"frontier bench: {error}", file=sys.stderr)
-        return 1
+        code = 2 if isinstance(error, SpecError | DataError) else 1
+        results.publish_failure(type(error).__name__, str(error), code)
+        return code
+    except Exception as error:  # a bug: say so to the operator, then the traceback
+        results.publish_failure(type(error).__name__, str(error), 1)
+        raise
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report.metrics.to_wire(), indent=2) + "\n")

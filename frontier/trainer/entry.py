@@ -4,6 +4,11 @@ and publishes its artifact directory.
 Exit codes: 0 artifact published; 2 bad input (the manifest, the candidate name or the data: retrying
 cannot help); 1 training, export or parity failed, or the run was interrupted after a checkpoint
 (retry with ``--resume``). Under torchrun (``WORLD_SIZE`` > 1) every rank runs this same command.
+
+As the operator's training Job, a failure other than an interruption is also reported through the Job's
+result ConfigMap (``frontier.results.publish_failure``: the error's name, its message and the exit code),
+so the version's status says which row of which file was wrong. An interruption is not reported: the Job
+retries it (a preempted pod does not count against its backoffLimit) and resumes from the checkpoint.
 """
 
 from __future__ import annotations
@@ -72,10 +77,13 @@ def main(args: argparse.Namespace) -> int:
         manifest = train_candidate(model, args.candidate, args.out, data_root=root, options=options)
     except (SpecError, DataError) as error:
         print(f"frontier train: bad input: {error}", file=sys.stderr)
-        return 2
+        return _failed(error, 2)
     except TrainingError as error:
         print(f"frontier train: failed: {error}", file=sys.stderr)
-        return 1
+        return 1 if _interrupted(error) else _failed(error, 1)
+    except Exception as error:  # a bug or the machine (out of memory...): say so, then the traceback
+        _failed(error, 1)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     from frontier import results
@@ -90,3 +98,17 @@ def main(args: argparse.Namespace) -> int:
         f"precisions {', '.join(manifest.precisions)} → {args.out}"
     )
     return 0
+
+
+def _failed(error: BaseException, exit_code: int) -> int:
+    """Report ``error`` to the operator (best effort), then exit with ``exit_code``."""
+    from frontier import results
+
+    results.publish_failure(type(error).__name__, str(error), exit_code)
+    return exit_code
+
+
+def _interrupted(error: TrainingError) -> bool:
+    """A checkpointed stop (SIGTERM, ``--stop-after-steps``): retried, so not a failure to report."""
+    loop = sys.modules.get("frontier.trainer.loop")  # not imported yet: training never started
+    return loop is not None and isinstance(error, loop.TrainingInterrupted)

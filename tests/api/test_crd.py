@@ -70,6 +70,7 @@ def test_cross_field_rules_are_cel_validations():
     assert any("duration(self.tau)" in r for r in rules)
     assert any("bf16" in r for r in rules)
     assert any("evalFraction" in r for r in rules)
+    assert any("self.artifacts.startsWith('s3://')" in r for r in rules)
 
 
 def test_the_file_is_plain_yaml_without_anchors():

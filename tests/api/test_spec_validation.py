@@ -56,6 +56,13 @@ def test_the_wire_form_round_trips_in_camel_case(manifest):
         (("spec", "dataset", "evalFraction"), 0.2, "spec.dataset.evalFraction", "no eval source"),
         (("spec", "colour"), "blue", "spec.colour", "unknown field"),
         (("spec", "serving", "replicas"), 3, "spec.serving.replicas", "unknown field"),
+        (
+            ("spec", "storage"),
+            {"artifacts": "s3://models/artifacts"},
+            "spec.storage.artifacts",
+            "s3:// artifacts are not supported yet; use a path on the shared volume",
+        ),
+        (("spec", "storage"), {"artifacts": "gs://models/a"}, "spec.storage.artifacts", "a path on the shared volume"),
     ],
 )
 def test_a_broken_rule_is_reported_at_its_field(manifest, path, value, field, rule):
@@ -131,3 +138,8 @@ def test_a_pinned_version_must_be_among_the_versions(manifest):
 def test_tau_is_read_in_milliseconds(manifest, text, ms):
     manifest["spec"]["promotion"] = {"tau": text}
     assert api.parse(manifest).spec.promotion.tau_ms == ms
+
+
+def test_an_artifact_root_on_the_shared_volume_is_accepted(manifest):
+    manifest["spec"]["storage"] = {"artifacts": "/frontier/artifacts", "pvc": "frontier-data"}
+    assert api.parse(manifest).spec.storage.artifacts == "/frontier/artifacts"

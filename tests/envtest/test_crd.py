@@ -88,6 +88,10 @@ def _mean_pooling_on_lora(m: dict[str, Any]) -> None:
     m["spec"]["candidates"][0].update(family="decoder", method="lora", pooling="mean")
 
 
+def _s3_artifacts(m: dict[str, Any]) -> None:
+    m["spec"]["storage"] = {"artifacts": "s3://models/artifacts"}
+
+
 def _bad_name_pattern(m: dict[str, Any]) -> None:
     m["spec"]["candidates"][0]["name"] = "Not_A_Label"
 
@@ -105,6 +109,7 @@ INVALID = {
     "bf16-onnxruntime": (_bf16_onnxruntime, "spec.export.precisions", "bf16 versions are served by the python backend"),
     "evalfraction-with-eval": (_eval_fraction_with_eval, "spec.dataset.evalFraction", "evalFraction applies only"),
     "candidate-name-pattern": (_bad_name_pattern, "spec.candidates[0].name", "should match"),
+    "s3-artifacts": (_s3_artifacts, "spec.storage.artifacts", "s3:// artifacts are not supported yet"),
 }
 
 

@@ -132,6 +132,7 @@ def test_apply_trains_benchmarks_and_promotes(
     )
     pod = job["spec"]["template"]["spec"]
     container = pod["containers"][0]
+    out = f"/frontier/artifacts/{namespace}/sentiment/g1/distil"
     assert container["command"] == [
         "frontier",
         "train",
@@ -139,8 +140,11 @@ def test_apply_trains_benchmarks_and_promotes(
         "/etc/frontier/manifest.yaml",
         "--candidate",
         "distil",
+        "--checkpoint-dir",  # a retried (preempted) pod resumes from the checkpoint beside the artifact
+        f"{out}.checkpoints",
+        "--resume",
         "--out",
-        f"/frontier/artifacts/{namespace}/sentiment/g1/distil",
+        out,
     ]
     assert container["image"] == "frontier-worker:test"
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"

@@ -5,8 +5,9 @@
 * the command: ``frontier <verb> ...`` becomes ``[sys.executable, "-m", "frontier.cli", <verb>, ...]``
   (``python -m ...`` becomes ``[sys.executable, "-m", ...]``), so it runs this checkout in this venv;
 * the volumes: every ConfigMap volume (the generation's manifest at ``/etc/frontier``) is read from the API
-  server and written under a per-Job directory; each argument under its ``mountPath`` is rewritten to the
-  local copy. Other volume kinds (a PVC) are refused: the test points every path at a local directory;
+  server and written under a per-Job directory, each argument under its ``mountPath`` rewritten to the local
+  copy; every emptyDir is an empty per-Job directory, each ``env`` value under it (``HOME``, ``TMPDIR``)
+  rewritten. Other volume kinds (a PVC) are refused: the test points every path at a local directory;
 * the environment: this process's, plus the container's ``env`` (``value`` and the ``metadata.*``
   ``fieldRef``s the Downward API resolves), plus ``KUBECONFIG`` = the envtest admin kubeconfig, so
   ``frontier.results.publish`` (the kubeconfig in use outside a pod) writes the result ConfigMap;
@@ -80,14 +81,28 @@ class LocalWorkload:
         local: dict[str, Path] = {}
         for mount in self.container(job).get("volumeMounts") or []:
             volume = volumes[mount["name"]]
+            if "emptyDir" in volume:  # see scratch()
+                continue
             source = volume.get("configMap")
-            assert source is not None, f"{name}: only ConfigMap volumes run locally, not {volume}"
+            assert source is not None, f"{name}: only ConfigMap and emptyDir volumes run locally, not {volume}"
             configmap = self.cluster.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/{source['name']}")
             directory = self.workdir / name / mount["name"]
             directory.mkdir(parents=True, exist_ok=True)
             for key, text in (configmap.get("data") or {}).items():
                 (directory / key).write_text(text)
             local[mount["mountPath"].rstrip("/")] = directory
+        return local
+
+    def scratch(self, job: dict[str, Any]) -> dict[str, Path]:
+        """``{mountPath: local directory}`` of each emptyDir (HOME, caches): a fresh directory per Job. Only
+        ``env`` values under it are rewritten, not arguments (a test's own paths may lie under /tmp too)."""
+        name = job["metadata"]["name"]
+        volumes = {v["name"]: v for v in job["spec"]["template"]["spec"].get("volumes") or []}
+        local: dict[str, Path] = {}
+        for mount in self.container(job).get("volumeMounts") or []:
+            if "emptyDir" in volumes[mount["name"]]:
+                local[mount["mountPath"].rstrip("/")] = self.workdir / name / mount["name"]
+                local[mount["mountPath"].rstrip("/")].mkdir(parents=True, exist_ok=True)
         return local
 
     def argv(self, job: dict[str, Any], mounts: dict[str, Path]) -> list[str]:
@@ -104,7 +119,7 @@ class LocalWorkload:
                     command[i] = str(directory / part[len(mount_path) + 1 :])
         return command
 
-    def environment(self, job: dict[str, Any]) -> dict[str, str]:
+    def environment(self, job: dict[str, Any], scratch: dict[str, Path] | None = None) -> dict[str, str]:
         container = self.container(job)
         assert not container.get("envFrom"), f"{job['metadata']['name']}: envFrom has no local stand-in"
         fields = {
@@ -118,6 +133,11 @@ class LocalWorkload:
             else:
                 env[variable["name"]] = fields[variable["valueFrom"]["fieldRef"]["fieldPath"]]
         env["KUBECONFIG"] = str(self.cluster.kubeconfig)
+        for variable in container.get("env") or []:  # a value under an emptyDir (HOME=/tmp) follows it
+            value = env[variable["name"]]
+            for mount_path, directory in (scratch or {}).items():
+                if value == mount_path or value.startswith(mount_path + "/"):
+                    env[variable["name"]] = str(directory) + value[len(mount_path) :]
         return env
 
     # ------------------------------------------------------------------------------------- run
@@ -132,7 +152,7 @@ class LocalWorkload:
             process = subprocess.Popen(
                 argv,
                 cwd=self.workdir / name,
-                env=self.environment(job),
+                env=self.environment(job, self.scratch(job)),
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,73 @@ def test_train_and_eval_uris_can_be_overridden(tmp_path: Path) -> None:
     code, _, stderr = run_cli("--manifest", str(path), "--candidate", "minilm", "--out", str(tmp_path / "o"),
                               "--eval-uri", str(tmp_path / "bad" / "train.jsonl"))
     assert code == 2 and f"eval split {tmp_path / 'bad' / 'train.jsonl'}" in stderr
+
+
+def test_bad_data_is_reported_to_the_operator_with_its_row_and_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a training Job: the DataError reaches the result ConfigMap (frontier.results), not only stderr.
+    from frontier import results
+
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(results, "publish", lambda payload: published.append(dict(payload)) or True)
+    _bad_data(tmp_path)
+    path = manifest(tmp_path / "m.yaml", [minilm_candidate()])
+    code, _, _ = run_cli("--manifest", str(path), "--candidate", "minilm", "--out", str(tmp_path / "o"), "--resume")
+    assert code == 2
+    [payload] = published
+    assert set(payload) == {"error"} and payload["error"]["reason"] == "DataError"
+    assert payload["error"]["exitCode"] == 2 and "row 7 ('weather')" in payload["error"]["message"]
+    reason, message = results.failure({"data": results.encode(payload)}) or ("", "")
+    assert reason == "DataError" and "row 7 ('weather')" in message and message.endswith("(exit code 2)")
+
+
+def test_a_failure_to_publish_does_not_mask_the_data_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from frontier import results
+
+    def unreachable(payload: Any) -> bool:
+        raise OSError("no route to the API server")
+
+    monkeypatch.setattr(results, "publish", unreachable)
+    _bad_data(tmp_path)
+    path = manifest(tmp_path / "m.yaml", [minilm_candidate()])
+    code, _, stderr = run_cli("--manifest", str(path), "--candidate", "minilm", "--out", str(tmp_path / "o"))
+    assert code == 2 and "row 7 ('weather')" in stderr
+    assert "could not publish the failure to the result ConfigMap: no route to the API server" in stderr
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "reported"),
+    [
+        ("TrainingInterrupted", 1, None),  # retried (and resumed): nothing to report
+        ("TrainingError", 1, "TrainingError"),
+        ("RuntimeError", None, "RuntimeError"),  # a bug: reported, then the traceback
+    ],
+)
+def test_which_failures_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: str, code: int | None, reported: str | None
+) -> None:
+    from frontier import results
+    from frontier.errors import TrainingError
+    from frontier.trainer import loop, pipeline
+
+    errors = {
+        "TrainingInterrupted": loop.TrainingInterrupted,
+        "TrainingError": TrainingError,
+        "RuntimeError": RuntimeError,
+    }
+
+    def train_candidate(*args: Any, **kwargs: Any) -> None:
+        raise errors[raised]("stopped")
+
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(results, "publish", lambda payload: published.append(dict(payload)) or True)
+    monkeypatch.setattr(pipeline, "train_candidate", train_candidate)
+    path = manifest(tmp_path / "m.yaml", [minilm_candidate()])
+    argv = ("--manifest", str(path), "--candidate", "minilm", "--out", str(tmp_path / "o"))
+    if code is None:
+        with pytest.raises(RuntimeError):
+            run_cli(*argv)
+    else:
+        assert run_cli(*argv)[0] == code
+    assert [p["error"]["reason"] for p in published] == ([reported] if reported else [])

@@ -137,3 +137,18 @@ def test_a_parity_failure_leaves_no_artifact(decoder_root: Path, tiny_decoder: P
     assert "sample " in stderr and "|Δlogit|" in stderr
     assert not out.exists()
     assert [p.name for p in out.parent.iterdir()] == ["strict.checkpoints"]  # no partial-<pid> left
+
+
+def test_resume_without_a_checkpoint_starts_afresh(decoder_root: Path, tiny_decoder: Path, tmp_path: Path) -> None:
+    # The operator's training Job always passes --resume: its first attempt finds no checkpoint and trains.
+    path = manifest(tmp_path / "m.yaml", [decoder_candidate(tiny_decoder, epochs=1)],
+                    dataset={"train": {"uri": str(decoder_root / "train.jsonl")},
+                             "eval": {"uri": str(decoder_root / "eval.jsonl")}},
+                    export={"precisions": ["fp32"]})
+    out, checkpoints = tmp_path / "artifacts" / "first", tmp_path / "artifacts" / "first.checkpoints"
+    code, _, stderr = run_cli("--manifest", str(path), "--candidate", "tinyqwen", "--out", str(out),
+                              "--checkpoint-dir", str(checkpoints), "--resume")
+    assert code == 0, stderr
+    assert "resumed from" not in stderr
+    assert json.loads((out / "metrics.json").read_text())["training"]["resumed_from_step"] is None
+    assert (checkpoints / "last.pt").is_file()  # where a retried (preempted) attempt would resume from
