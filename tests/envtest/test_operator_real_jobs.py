@@ -23,7 +23,7 @@ import pytest
 
 from frontier.operator.settings import OperatorSettings
 from frontier.serving.client import TritonClient
-from frontier.serving.server import EmbeddedTriton
+from frontier.serving.server import EmbeddedTriton, port_is_free
 
 from . import manifests
 from .cluster import EnvtestCluster
@@ -257,6 +257,8 @@ def test_a_restarted_triton_serves_the_promoted_version_again_and_ready_says_whe
     down = wait_for(unavailable, timeout=4 * resync_s, what="Ready=False (TritonUnavailable) while Triton is down")
     assert condition(down, "Ready")["status"] == "False"
 
+    ports = (run.triton.http_port, run.triton.grpc_port, run.triton.metrics_port)
+    wait_for(lambda: all(port_is_free(p) for p in ports if p), timeout=60, interval=0.5, what="Triton's ports free")
     run.triton.start()  # same ports, an empty server
     back = time.monotonic()
     client = TritonClient(run.triton.http_url)
