@@ -22,6 +22,7 @@ and it imports nothing of either (only ``frontier.api``, pydantic and the standa
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -71,11 +72,38 @@ def training_artifact(configmap: Mapping[str, Any] | None) -> Artifact:
         raise ResultError(f"invalid artifact in {RESULT_KEY}: {_first(error)}") from None
 
 
+def _non_finite(value: Any, where: str) -> str | None:
+    """The path of the first NaN or infinity in ``value`` (JSON parses ``NaN`` and ``Infinity``), else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where
+    if isinstance(value, str) and value.strip().lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+        return where  # what a lax float field would parse as one
+    if isinstance(value, Mapping):
+        items: list[tuple[str, Any]] = [(f"{where}.{key}", item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return None
+    return next((found for path, item in items if (found := _non_finite(item, path))), None)
+
+
 def benchmark_metrics(configmap: Mapping[str, Any] | None) -> Metrics:
+    """The metrics a benchmark Job published; every number finite and in range (a ratio in [0, 1], no
+    negative latency, percentiles in order), or ResultError naming the field."""
+    raw = _payload(configmap).get("metrics")
+    where = _non_finite(raw, "metrics")
+    if where is not None:
+        raise ResultError(f"invalid metrics in {RESULT_KEY}: {where} is not a finite number")
     try:
-        return Metrics.model_validate(_payload(configmap).get("metrics"))
+        metrics = Metrics.model_validate(raw)
     except ValidationError as error:
         raise ResultError(f"invalid metrics in {RESULT_KEY}: {_first(error)}") from None
+    if not metrics.p50_ms <= metrics.p95_ms <= metrics.p99_ms:
+        raise ResultError(
+            f"invalid metrics in {RESULT_KEY}: metrics.p50Ms <= metrics.p95Ms <= metrics.p99Ms does not hold "
+            f"({metrics.p50_ms}, {metrics.p95_ms}, {metrics.p99_ms})"
+        )
+    return metrics
 
 
 MAX_FAILURE_MESSAGE = 4096

@@ -25,10 +25,11 @@ from frontier.results import ENV_RESULT_CONFIGMAP, ENV_RESULT_NAMESPACE
 
 MANAGED_BY = "frontier"
 LABEL_MODEL = "frontier.dev/model"
-LABEL_ROLE = "frontier.dev/role"  # train | bench | manifest | result
+LABEL_ROLE = "frontier.dev/role"  # train | bench | manifest | result | identity | purge
 LABEL_CANDIDATE = "frontier.dev/candidate"
 LABEL_GENERATION = "frontier.dev/generation"
 LABEL_VERSION = "frontier.dev/version"
+LABEL_JOB = "frontier.dev/job"
 MANIFEST_DIR = "/etc/frontier"
 MANIFEST_FILE = f"{MANIFEST_DIR}/manifest.yaml"
 PVC_MOUNT = "/frontier"
@@ -134,6 +135,89 @@ def result_configmap(target: Target, job_name: str, role: str) -> dict[str, Any]
     }
 
 
+def job_identity_name(job_name: str) -> str:
+    """The ServiceAccount (and its Role and RoleBinding) a Job runs as: the Job's own name."""
+    return job_name
+
+
+def job_identity(target: Target, job_name: str) -> list[dict[str, Any]]:
+    """A ServiceAccount, a Role and a RoleBinding that let the Job ``job_name`` read and patch its own result
+    ConfigMap and nothing else, owned by the model (garbage-collected with it). Created before the Job,
+    whose pods run as that ServiceAccount: one Job can never overwrite another's result."""
+    name = job_identity_name(job_name)
+
+    def metadata() -> dict[str, Any]:
+        return _metadata(target, name, "identity", **{LABEL_JOB: job_name})
+
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata()},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": metadata(),
+            "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [job_name], "verbs": ["get", "patch"]}
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": metadata(),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": target.namespace}],
+        },
+    ]
+
+
+SCRATCH_DIR = "/tmp"
+"""The one writable place in a Job's container besides the artifact store (an emptyDir): the root file
+system is read-only, so HOME and every library cache point under it."""
+SCRATCH_ENV = {
+    "HOME": SCRATCH_DIR,
+    "TMPDIR": SCRATCH_DIR,
+    "XDG_CACHE_HOME": f"{SCRATCH_DIR}/.cache",
+    "HF_HOME": f"{SCRATCH_DIR}/.cache/huggingface",
+    "TORCH_HOME": f"{SCRATCH_DIR}/.cache/torch",
+    "MPLCONFIGDIR": f"{SCRATCH_DIR}/.config/matplotlib",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+def pod_security_context(settings: OperatorSettings) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": settings.run_as_user,
+        "runAsGroup": settings.run_as_group,
+        "fsGroup": settings.fs_group,
+        # A large PVC is not re-chowned on every mount, only when its root does not match.
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def restricted(pod_spec: dict[str, Any], settings: OperatorSettings, *, token: bool) -> dict[str, Any]:
+    """``pod_spec`` made admissible under the ``restricted`` Pod Security Standard: non-root, seccomp
+    RuntimeDefault, no privilege escalation, no capabilities, a read-only root file system with an emptyDir
+    at ``SCRATCH_DIR``; a service-account token only when the pod uses one (``token``). Returns it."""
+    pod_spec["securityContext"] = pod_security_context(settings)
+    pod_spec["automountServiceAccountToken"] = token
+    pod_spec.setdefault("volumes", []).append({"name": "scratch", "emptyDir": {}})
+    for container in pod_spec["containers"]:
+        container["securityContext"] = {**CONTAINER_SECURITY_CONTEXT, "capabilities": {"drop": ["ALL"]}}
+        container.setdefault("volumeMounts", []).append({"name": "scratch", "mountPath": SCRATCH_DIR})
+        env = container.setdefault("env", [])
+        env += [{"name": k, "value": v} for k, v in SCRATCH_ENV.items() if k not in {e["name"] for e in env}]
+    return pod_spec
+
+
 def _resources(candidate: CandidateSpec | None) -> dict[str, Any]:
     if candidate is None:
         return {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
@@ -216,8 +300,8 @@ def _job(
         ],
         "volumes": volumes,
     }
-    if settings.service_account:
-        pod_spec["serviceAccountName"] = settings.service_account
+    pod_spec["serviceAccountName"] = settings.service_account or job_identity_name(name)
+    restricted(pod_spec, settings, token=True)  # its token writes the result ConfigMap
     if candidate is not None:
         if candidate.resources.node_selector:
             pod_spec["nodeSelector"] = dict(candidate.resources.node_selector)
@@ -303,7 +387,7 @@ def purge_job(target: Target, spec: ClassifierModelSpec, settings: OperatorSetti
     root = f"{artifact_root(spec, settings).rstrip('/')}/{target.namespace}/{target.name}"
     volumes, mounts, env_from = _storage(spec)
     job_labels = labels(target, "purge")
-    return {
+    job: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
@@ -339,3 +423,5 @@ def purge_job(target: Target, spec: ClassifierModelSpec, settings: OperatorSetti
             },
         },
     }
+    restricted(job["spec"]["template"]["spec"], settings, token=False)  # it deletes files, calls no API
+    return job

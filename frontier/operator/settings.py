@@ -22,7 +22,9 @@ class OperatorSettings:
     """The image of training and benchmark Jobs (a candidate's ``image`` overrides it)."""
     image_pull_policy: str = "IfNotPresent"
     service_account: str | None = None
-    """The service account of the Jobs' pods (needs ``patch`` on configmaps to report results)."""
+    """None (the default): each training and benchmark Job runs as a ServiceAccount of its own, which may
+    write its own result ConfigMap and nothing else (``jobs.job_identity``). A name: every Job runs as
+    that one instead, which needs ``patch`` on configmaps, so any Job could overwrite another's result."""
     backoff_limit: int = 1
     train_deadline_s: int = 6 * 3600
     bench_deadline_s: int = 3600
@@ -47,6 +49,29 @@ class OperatorSettings:
     kubeconfig: str | None = None
     """A kubeconfig file; in-cluster service-account credentials when left out and not in KUBECONFIG."""
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    run_as_user: int = 10001
+    """The uid of the Jobs' pods (``securityContext.runAsUser``; never 0: they run under the ``restricted``
+    Pod Security Standard). 10001 is the worker image's own user, so files earlier Jobs left on the PVC
+    stay writable."""
+    run_as_group: int = 10001
+    fs_group: int = 10001
+    """The group volumes that support ownership management (a PVC) are made writable to."""
+    allowed_images: tuple[str, ...] = ()
+    """The platform admin's policy (``frontier.operator.admission``): image prefixes a Job may run (a
+    candidate's ``image`` and the worker image); empty allows any."""
+    allowed_pvcs: tuple[str, ...] = ()
+    """PVC names ``spec.storage.pvc`` may name; empty allows any."""
+    allowed_secrets: tuple[str, ...] = ()
+    """Secret names ``spec.storage.credentialsSecret`` may name; empty allows any."""
+    allowed_endpoints: tuple[str, ...] = ()
+    """Triton endpoint prefixes ``spec.serving.endpoint`` may name (``http://host[:port][/path]``); empty
+    allows any."""
+
+    def __post_init__(self) -> None:
+        if self.run_as_user <= 0:
+            raise ValueError(f"run_as_user must be a non-root uid (> 0), not {self.run_as_user}")
+        if self.run_as_group < 0 or self.fs_group < 0:
+            raise ValueError("run_as_group and fs_group must be >= 0")
 
     @property
     def clusterwide(self) -> bool:
@@ -63,6 +88,10 @@ def _int(value: str | None, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
 def from_environment(env: Mapping[str, str] | None = None, **overrides: Any) -> OperatorSettings:
     """Settings from ``FRONTIER_OPERATOR_*`` variables, then explicit ``overrides`` (the CLI flags)."""
     env = os.environ if env is None else env
@@ -71,7 +100,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: Any) -> 
         return env.get(ENV_PREFIX + key)
 
     base = OperatorSettings()
-    namespaces = tuple(n.strip() for n in (get("NAMESPACES") or "").split(",") if n.strip())
+    namespaces = _list(get("NAMESPACES"))
     settings = OperatorSettings(
         namespaces=namespaces,
         worker_image=get("WORKER_IMAGE") or base.worker_image,
@@ -89,5 +118,12 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: Any) -> 
         liveness=get("LIVENESS") or base.liveness,
         metrics_port=_int(get("METRICS_PORT"), base.metrics_port or 0) or None,
         kubeconfig=get("KUBECONFIG") or env.get("KUBECONFIG") or None,
+        run_as_user=_int(get("RUN_AS_USER"), base.run_as_user),
+        run_as_group=_int(get("RUN_AS_GROUP"), base.run_as_group),
+        fs_group=_int(get("FS_GROUP"), base.fs_group),
+        allowed_images=_list(get("ALLOWED_IMAGES")),
+        allowed_pvcs=_list(get("ALLOWED_PVCS")),
+        allowed_secrets=_list(get("ALLOWED_SECRETS")),
+        allowed_endpoints=_list(get("ALLOWED_ENDPOINTS")),
     )
     return settings.with_(**{k: v for k, v in overrides.items() if v is not None})

@@ -38,6 +38,7 @@ import yaml
 K8S_VERSION = "1.34.4"
 ETCD_VERSION = "3.6.6"
 REQUIRE_ENV = "FRONTIER_REQUIRE_ENVTEST"
+POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
 def binary_dir() -> Path:
@@ -165,11 +166,14 @@ class EnvtestCluster:
                 "--allow-privileged=true",
                 # Nothing runs the controllers that admission plugins expect (service accounts,
                 # namespace lifecycle is kept: it is what refuses objects in a missing namespace).
+                # PodSecurity stays on, as on every cluster since 1.25: namespaces made by
+                # ensure_namespace enforce `restricted` (tests/envtest/test_pod_security.py).
+                "--enable-admission-plugins=NamespaceLifecycle,PodSecurity",
                 "--disable-admission-plugins=ServiceAccount,DefaultStorageClass,StorageObjectInUseProtection,"
                 "PersistentVolumeClaimResize,DefaultTolerationSeconds,MutatingAdmissionWebhook,"
                 "ValidatingAdmissionWebhook,ResourceQuota,Priority,RuntimeClass,CertificateApproval,"
                 "CertificateSigning,CertificateSubjectRestriction,DefaultIngressClass,TaintNodesByCondition,"
-                "PodSecurity,LimitRanger,ClusterTrustBundleAttest",
+                "LimitRanger,ClusterTrustBundleAttest",
                 "--enable-priority-and-fairness=false",
                 "--profiling=false",
                 "--v=0",
@@ -302,10 +306,15 @@ class EnvtestCluster:
 
     # ---------------------------------------------------------------------------- helpers
 
-    def ensure_namespace(self, name: str) -> None:
+    def ensure_namespace(self, name: str, pod_security: str | None = "restricted") -> None:
+        """Create a namespace (kept when it exists), enforcing the ``pod_security`` standard by default
+        (``None``: no label, the cluster's default ``privileged``)."""
+        labels = {} if pod_security is None else {POD_SECURITY_ENFORCE: pod_security}
         try:
             self.request(
-                "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                "POST",
+                "/api/v1/namespaces",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}},
             )
         except ApiError as error:
             if error.status != 409:

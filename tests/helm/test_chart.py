@@ -11,8 +11,10 @@ import yaml
 from frontier.api import crd
 from tests.helm.chart import CHART, REPO, by_kind, fails, helm, one, operator_container, render
 
-# What the operator never touches: it reads no Secret (Jobs get them by reference) and grants nothing.
-FORBIDDEN_RESOURCES = {"secrets", "pods", "nodes", "roles", "clusterroles", "serviceaccounts"}
+# What the operator never touches: it reads no Secret (Jobs get them by reference) and grants nothing
+# cluster-wide. It creates each Job's ServiceAccount, Role and RoleBinding (create only, checked below).
+FORBIDDEN_RESOURCES = {"secrets", "pods", "nodes", "clusterroles", "clusterrolebindings"}
+JOB_IDENTITY = {"serviceaccounts", "roles", "rolebindings"}
 
 
 def _args(documents: list[dict[str, Any]]) -> list[str]:
@@ -26,9 +28,7 @@ def test_the_chart_lints_strictly():
 
 def test_the_chart_ships_the_generated_crd_unchanged():
     shipped = (CHART / "crds" / "classifiermodel.yaml").read_text()
-    assert shipped == (REPO / "crds" / "classifiermodel.yaml").read_text(), (
-        "make crds"
-    )
+    assert shipped == (REPO / "crds" / "classifiermodel.yaml").read_text(), "make crds"
     assert shipped == crd.render(), "run: frontier crd -o crds/classifiermodel.yaml (and copy it into the chart)"
 
 
@@ -48,8 +48,6 @@ def test_default_render_has_every_part():
         "CustomResourceDefinition",
         "Deployment",
         "PersistentVolumeClaim",
-        "Role",
-        "RoleBinding",
         "Service",
         "ServiceAccount",
     ]
@@ -91,7 +89,7 @@ def test_watched_namespaces_get_roles_and_peerings_and_no_cluster_wide_write():
     args = _args(documents)
     assert "--namespace=team-a" in args and "--namespace=team-b" in args and "--all-namespaces" not in args
     roles = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in by_kind(documents, "Role")}
-    assert {("team-a", "frontier"), ("team-b", "frontier"), ("team-a", "frontier-worker")} <= roles
+    assert roles == {("team-a", "frontier"), ("team-b", "frontier")}
     peerings = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in by_kind(documents, "KopfPeering")}
     assert peerings == {("team-a", "frontier"), ("team-b", "frontier")}
     assert not by_kind(documents, "ClusterKopfPeering")
@@ -110,14 +108,62 @@ def test_no_rule_grants_secrets_wildcards_or_escalation():
                 assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
                 assert not FORBIDDEN_RESOURCES & set(rule["resources"]), rule
                 assert not {"escalate", "bind", "impersonate", "update"} & set(rule["verbs"]), rule
+                if JOB_IDENTITY & set(rule["resources"]):
+                    assert rule["verbs"] == ["create"], rule
 
 
-def test_worker_jobs_get_a_service_account_that_can_only_patch_configmaps():
-    documents = render()
-    assert "--service-account=frontier-worker" in _args(documents)
-    assert one(documents, "Role", "frontier-worker")["rules"] == [
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["patch"]}
-    ]
+def _env(documents: list[dict[str, Any]]) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in operator_container(documents)["env"]}
+
+
+def test_jobs_get_an_identity_of_their_own_and_no_shared_worker_role():
+    # The operator creates a ServiceAccount + Role (its own result ConfigMap, by name) per Job: the chart
+    # makes no worker identity that could patch every ConfigMap, and the operator can grant what it holds.
+    for values in ({}, {"watchNamespaces": ["team-a"]}):
+        documents = render(values)
+        assert not [a for a in _args(documents) if a.startswith("--service-account")]
+        assert {d["metadata"]["name"] for d in by_kind(documents, "ServiceAccount")} == {"frontier"}
+        rules = [r for d in by_kind(documents, "Role") + by_kind(documents, "ClusterRole") for r in d["rules"]]
+        granted = {(v, res) for r in rules for v in r["verbs"] for res in r["resources"]}
+        assert {("create", "serviceaccounts"), ("create", "roles"), ("create", "rolebindings")} <= granted
+        assert {("get", "configmaps"), ("patch", "configmaps")} <= granted  # what a Job's Role grants
+    documents = render({"worker": {"serviceAccountName": "shared-worker"}})
+    assert "--service-account=shared-worker" in _args(documents)
+
+
+def test_the_admins_policy_and_the_jobs_ids_reach_the_operator():
+    defaults = _env(render())
+    assert {
+        k: defaults[k] for k in defaults if k.startswith(("FRONTIER_OPERATOR_ALLOWED", "FRONTIER_OPERATOR_RUN"))
+    } == {
+        "FRONTIER_OPERATOR_ALLOWED_IMAGES": "",
+        "FRONTIER_OPERATOR_ALLOWED_PVCS": "",
+        "FRONTIER_OPERATOR_ALLOWED_SECRETS": "",
+        "FRONTIER_OPERATOR_ALLOWED_ENDPOINTS": "",
+        "FRONTIER_OPERATOR_RUN_AS_USER": "10001",
+        "FRONTIER_OPERATOR_RUN_AS_GROUP": "10001",
+    }
+    values = {
+        "policy": {
+            "allowedImages": ["ghcr.io/acme/", "ghcr.io/frontier-ml/frontier-worker"],
+            "allowedPVCs": ["frontier-data"],
+            "allowedSecrets": ["team-s3", "team-gcs"],
+            "allowedEndpoints": ["http://triton.frontier:8000"],
+        },
+        "worker": {"securityContext": {"runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532}},
+    }
+    documents = render(values)
+    env = _env(documents)
+    assert env["FRONTIER_OPERATOR_ALLOWED_IMAGES"] == "ghcr.io/acme/,ghcr.io/frontier-ml/frontier-worker"
+    assert env["FRONTIER_OPERATOR_ALLOWED_SECRETS"] == "team-s3,team-gcs"
+    # What the operator makes of it: the same parsing as in a pod (settings.from_environment).
+    from frontier.operator.settings import from_environment
+
+    settings = from_environment({k: v for k, v in env.items() if v is not None})
+    assert settings.allowed_images == ("ghcr.io/acme/", "ghcr.io/frontier-ml/frontier-worker")
+    assert settings.allowed_pvcs == ("frontier-data",) and settings.allowed_secrets == ("team-s3", "team-gcs")
+    assert settings.allowed_endpoints == ("http://triton.frontier:8000",)
+    assert (settings.run_as_user, settings.run_as_group, settings.fs_group) == (65532, 65532, 65532)
 
 
 def test_triton_serves_the_shared_repository_with_explicit_model_control():
@@ -163,6 +209,11 @@ def test_the_service_monitor_is_optional():
         (("--set", "storage.mode=s3"), "at '/storage/s3/bucket'"),
         (("--set", "replica=2"), "additional properties 'replica' not allowed"),
         (("--set", "triton.replicas=2"), "at '/triton/replicas'"),
+        (("--set", "worker.securityContext.runAsUser=0"), "at '/worker/securityContext/runAsUser'"),
+        (("--set-json", 'policy.allowedImages=["a,b"]'), "at '/policy/allowedImages/0'"),
+        (("--set-json", 'policy.allowedEndpoints=["triton:8000"]'), "at '/policy/allowedEndpoints/0'"),
+        (("--set-json", 'policy.allowedPVCs=["Data"]'), "at '/policy/allowedPVCs/0'"),
+        (("--set", "worker.serviceAccount.create=true"), "additional properties 'serviceAccount' not allowed"),
     ],
     ids=lambda v: v if isinstance(v, str) else v[1],
 )
@@ -170,4 +221,3 @@ def test_bad_values_fail_with_the_schema_message(set_args, message):
     error = fails(None, *set_args)
     assert "values don't meet the specifications of the schema" in error
     assert message in error
-

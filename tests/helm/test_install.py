@@ -4,7 +4,8 @@ the RBAC the chart grants is enough for a whole lifecycle, and not more than tha
 The rendered manifests are applied as they are (CRDs, ServiceAccounts, Roles, peering objects...);
 nothing runs the Deployment (envtest has no kubelet), so the test runs the operator in a thread with
 the Deployment's own command line and a bound token of its ServiceAccount (TokenRequest API), and
-plays the Job controller; the Jobs report their results with the *worker* ServiceAccount's token.
+plays the Job controller; each Job reports its result with a token of *its own* ServiceAccount, the one
+the operator made for it (``jobs.job_identity``), which may patch that one ConfigMap and nothing else.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from frontier.operator import entry
+from frontier.operator import jobs as jobs_
+from frontier.operator.k8s import Kube
 from frontier.operator.settings import OperatorSettings
 from tests.envtest import manifests
 from tests.envtest.cluster import EnvtestCluster
@@ -46,15 +49,14 @@ def measured(job: dict[str, Any]) -> dict[str, Any]:
 
 
 class WorkerJobs(JobController):
-    """The stand-in Job controller, whose workloads write their results as the worker identity does
-    in a pod (``frontier.results.publish``)."""
-
-    def __init__(self, cluster: EnvtestCluster, namespace: str, worker: EnvtestCluster) -> None:
-        super().__init__(cluster, namespace)
-        self.worker = worker
+    """The stand-in Job controller, whose workloads write their results as each Job's pod does
+    (``frontier.results.publish``): with a bound token of the pod's own ServiceAccount."""
 
     def _write_result(self, name: str, payload: dict[str, Any]) -> None:
-        saved, self.cluster = self.cluster, self.worker
+        job = self.cluster.request("GET", f"/apis/batch/v1/namespaces/{self.namespace}/jobs/{name}")
+        account = job["spec"]["template"]["spec"]["serviceAccountName"]
+        token = service_account_token(self.cluster, self.namespace, account)
+        saved, self.cluster = self.cluster, as_identity(self.cluster, token)
         try:
             super()._write_result(name, payload)
         finally:
@@ -73,11 +75,6 @@ def installed(cluster: EnvtestCluster) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def operator_identity(cluster: EnvtestCluster, installed: list[dict[str, Any]]) -> EnvtestCluster:
     return as_identity(cluster, service_account_token(cluster, RELEASE, "frontier"))
-
-
-@pytest.fixture(scope="module")
-def worker_identity(cluster: EnvtestCluster, installed: list[dict[str, Any]]) -> EnvtestCluster:
-    return as_identity(cluster, service_account_token(cluster, MODELS, "frontier-worker"))
 
 
 def pod_settings(
@@ -114,15 +111,14 @@ def _condition(model: dict[str, Any], type_: str) -> str | None:
 def test_the_operator_with_the_charts_service_account_trains_benchmarks_promotes_and_deletes(
     cluster: EnvtestCluster,
     operator: tuple[RunningOperator, FakeTriton],
-    worker_identity: EnvtestCluster,
 ) -> None:
     _, triton = operator
-    jobs = WorkerJobs(cluster, MODELS, worker_identity)
+    jobs = WorkerJobs(cluster, MODELS)
     cluster.request("POST", manifests.path(MODELS), manifests.valid("sentiment", candidates=("minilm", "distil")))
 
     train = jobs.wait_jobs(2, role_="train")
     pod = train[train_job(cluster, MODELS, "sentiment")]["spec"]["template"]["spec"]
-    assert pod["serviceAccountName"] == "frontier-worker"
+    assert pod["serviceAccountName"] == train_job(cluster, MODELS, "sentiment")  # its own (jobs.job_identity)
     assert pod["containers"][0]["image"].startswith("ghcr.io/frontier-ml/frontier-worker:")
 
     def ready() -> dict[str, Any] | None:
@@ -225,16 +221,33 @@ def test_two_replicas_started_together_elect_one_and_only_it_works(
         ("GET", f"/apis/batch/v1/namespaces/{ELSEWHERE}/jobs"),
         ("GET", f"/apis/frontier.dev/v1alpha1/namespaces/{ELSEWHERE}/classifiermodels"),
         ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles"),
-        ("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{MODELS}/rolebindings"),
+        # It creates a Role and a RoleBinding per Job, but can grant no more than it holds itself:
+        ("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{MODELS}/roles"),  # secrets: escalation
+        ("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{MODELS}/rolebindings"),  # to cluster-admin
+        ("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ELSEWHERE}/rolebindings"),
+        ("POST", f"/api/v1/namespaces/{ELSEWHERE}/serviceaccounts"),
     ],
 )
 def test_the_operators_service_account_is_refused_everything_else(
     operator_identity: EnvtestCluster, method: str, path: str
 ) -> None:
-    body = None
-    if method == "POST":
-        kind = "ClusterRole" if path.endswith("clusterroles") else "RoleBinding"
-        body = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": "x"}, "rules": []}
+    rbac = "rbac.authorization.k8s.io/v1"
+    body: dict[str, Any] | None = None
+    if path.endswith("clusterroles"):
+        body = {"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": "x"}, "rules": []}
+    elif path.endswith("/roles"):
+        rule = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}
+        body = {"apiVersion": rbac, "kind": "Role", "metadata": {"name": "x"}, "rules": [rule]}
+    elif path.endswith("rolebindings"):
+        body = {
+            "apiVersion": rbac,
+            "kind": "RoleBinding",
+            "metadata": {"name": "x"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": MODELS}],
+        }
+    elif path.endswith("serviceaccounts"):
+        body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "x"}}
     status, _ = operator_identity.raw(method, path, body)
     assert status == 403
 
@@ -249,22 +262,30 @@ def test_the_operators_service_account_can_do_its_job(operator_identity: Envtest
         assert operator_identity.raw("GET", path)[0] == 200, path
 
 
-def test_the_worker_service_account_can_only_patch_configmaps(
-    cluster: EnvtestCluster, worker_identity: EnvtestCluster
+def test_the_operator_gives_each_job_an_identity_that_patches_its_own_result_only(
+    cluster: EnvtestCluster, operator_identity: EnvtestCluster, tmp_path: Path
 ) -> None:
-    cluster.request(
-        "POST", f"/api/v1/namespaces/{MODELS}/configmaps", {"metadata": {"name": "result-probe"}, "data": {}}
-    )
-    patched, _ = worker_identity.raw(
-        "PATCH",
-        f"/api/v1/namespaces/{MODELS}/configmaps/result-probe",
-        {"data": {"result.json": "{}"}},
-        headers={"Content-Type": "application/merge-patch+json"},
-    )
-    assert patched == 200
-    assert worker_identity.raw("GET", f"/api/v1/namespaces/{MODELS}/configmaps/result-probe")[0] == 403
-    assert worker_identity.raw("GET", f"/api/v1/namespaces/{MODELS}/secrets")[0] == 403
-    assert worker_identity.raw("GET", f"/apis/batch/v1/namespaces/{MODELS}/jobs")[0] == 403
+    # As the chart's operator ServiceAccount (not admin): the chart's RBAC lets it create a Job's identity.
+    kube = Kube.connect(write_kubeconfig(cluster, operator_identity.token, tmp_path / "operator-kubeconfig"))
+    try:
+        names = []
+        for model in ("probe-a", "probe-b"):
+            target = jobs_.Target(model, MODELS, f"uid-{model}", 1)
+            name = f"{model}-minilm-g1-train"
+            assert kube.create_configmap(jobs_.result_configmap(target, name, "train"))
+            assert kube.ensure_job_identity(jobs_.job_identity(target, name)) == 3
+            names.append(name)
+    finally:
+        kube.close()
+    mine, theirs = names
+    job = as_identity(cluster, service_account_token(cluster, MODELS, jobs_.job_identity_name(mine)))
+    configmaps = f"/api/v1/namespaces/{MODELS}/configmaps"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    assert job.raw("PATCH", f"{configmaps}/{mine}", {"data": {"result.json": "{}"}}, headers=merge)[0] == 200
+    assert job.raw("PATCH", f"{configmaps}/{theirs}", {"data": {"result.json": "{}"}}, headers=merge)[0] == 403
+    assert job.raw("GET", f"{configmaps}/{theirs}")[0] == 403
+    assert job.raw("GET", f"/api/v1/namespaces/{MODELS}/secrets")[0] == 403
+    assert job.raw("GET", f"/apis/batch/v1/namespaces/{MODELS}/jobs")[0] == 403
 
 
 def test_a_cluster_wide_install_reads_models_everywhere_and_secrets_nowhere(cluster: EnvtestCluster) -> None:

@@ -47,16 +47,6 @@ app.kubernetes.io/component: triton
 {{- printf "%s:%s" .image.repository (default .chart.AppVersion .image.tag) -}}
 {{- end -}}
 
-{{/* Where worker Jobs run and a worker ServiceAccount is needed: the watched namespaces, or the
-     release namespace when watching all of them. */}}
-{{- define "frontier.workerNamespaces" -}}
-{{- if .Values.watchNamespaces -}}
-{{- toJson .Values.watchNamespaces -}}
-{{- else -}}
-{{- toJson (list .Release.Namespace) -}}
-{{- end -}}
-{{- end -}}
-
 {{- define "frontier.s3Secret" -}}
 {{- default "frontier-s3" .Values.storage.s3.existingSecret -}}
 {{- end -}}
