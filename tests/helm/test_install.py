@@ -288,6 +288,21 @@ def test_the_operator_gives_each_job_an_identity_that_patches_its_own_result_onl
     assert job.raw("GET", f"/apis/batch/v1/namespaces/{MODELS}/jobs")[0] == 403
 
 
+def test_the_charts_own_pods_are_admitted_under_restricted(
+    cluster: EnvtestCluster, installed: list[dict[str, Any]]
+) -> None:
+    # PodSecurity only warns about a Deployment; its pods are what a namespace enforcing restricted
+    # (as the release namespace does here) admits or refuses: the pod each template makes, dry-run.
+    deployments = [d for d in installed if d["kind"] == "Deployment"]
+    assert {d["metadata"]["name"] for d in deployments} == {"frontier", "triton"}
+    for deployment in deployments:
+        template = deployment["spec"]["template"]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": deployment["metadata"]["name"]}}
+        pod["spec"] = template["spec"]
+        status, body = cluster.raw("POST", f"/api/v1/namespaces/{RELEASE}/pods?dryRun=All", pod)
+        assert status == 201, body[:500]
+
+
 def test_a_cluster_wide_install_reads_models_everywhere_and_secrets_nowhere(cluster: EnvtestCluster) -> None:
     cluster.ensure_namespace("fleet")
     values = {"metrics": {"serviceMonitor": {"enabled": True}}}
