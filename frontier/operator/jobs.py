@@ -1,8 +1,10 @@
 """Pure builders of what the operator creates: batch/v1 Jobs, their ConfigMaps and names. No I/O.
 
-Names are deterministic (``<model>-<candidate>-g<generation>-train``, ``<model>-v<version>-bench``),
-so a restarted operator finds the Jobs it created instead of creating them twice; a name longer than
-63 characters keeps its suffix and trades the tail of its prefix for a hash.
+Names are deterministic (``<model>-<candidate>-g<generation>-<tag>-train``, ``<model>-v<version>-<tag>-bench``),
+so a restarted operator finds the Jobs it created instead of creating them twice. ``<tag>`` is a short
+hash of the owner's uid: ``sentiment-fast``/``minilm`` and ``sentiment``/``fast-minilm`` would otherwise
+both be ``sentiment-fast-minilm-g1-train``, and a re-created resource would find its predecessor's Jobs.
+A name longer than 63 characters keeps its suffix and trades the tail of its prefix for a hash.
 
 Each Job reports its result in a ConfigMap *of the same name* (key ``result.json``; see
 ``frontier.results``), which the operator creates empty before the Job: no kubelet or
@@ -57,20 +59,31 @@ def dns_name(prefix: str, suffix: str, limit: int = 63) -> str:
     return f"{prefix[:keep].rstrip('-')}-{digest}-{suffix}"
 
 
-def train_job_name(model: str, candidate: str, generation: int) -> str:
-    return dns_name(f"{model}-{candidate}", f"g{generation}-train")
+def tag(uid: str) -> str:
+    """Five hex digits of the owner's uid: what keeps two resources' object names apart."""
+    return hashlib.sha256(uid.encode()).hexdigest()[:5]
 
 
-def bench_job_name(model: str, version: int) -> str:
-    return dns_name(model, f"v{version}-bench")
+def train_job_name(target: Target, candidate: str, generation: int) -> str:
+    return dns_name(f"{target.name}-{candidate}", f"g{generation}-{tag(target.uid)}-train")
 
 
-def manifest_name(model: str, generation: int) -> str:
-    return dns_name(model, f"g{generation}-manifest")
+def bench_job_name(target: Target, version: int) -> str:
+    return dns_name(target.name, f"v{version}-{tag(target.uid)}-bench")
+
+
+def manifest_name(target: Target, generation: int) -> str:
+    return dns_name(target.name, f"g{generation}-{tag(target.uid)}-manifest")
 
 
 def artifact_uri(root: str, target: Target, candidate: str, generation: int) -> str:
-    return f"{root.rstrip('/')}/{target.namespace}/{target.name}/g{generation}/{candidate}"
+    return f"{incarnation_root(root, target)}/g{generation}/{candidate}"
+
+
+def incarnation_root(root: str, target: Target) -> str:
+    """Where one incarnation of a resource keeps its artifacts: a resource deleted and created again under
+    the same name never reads or overwrites its predecessor's (retained) artifacts."""
+    return f"{root.rstrip('/')}/{target.namespace}/{target.name}/{target.uid}"
 
 
 def artifact_root(spec: ClassifierModelSpec, settings: OperatorSettings) -> str:
@@ -85,6 +98,12 @@ def labels(target: Target, role: str, **extra: str) -> dict[str, str]:
         LABEL_ROLE: role,
         **extra,
     }
+
+
+def owned_by(obj: dict[str, Any], target: Target) -> bool:
+    """Whether ``target`` (this incarnation, by uid) controls ``obj``."""
+    references = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("uid") == target.uid and r.get("controller") for r in references)
 
 
 def owner_reference(target: Target) -> dict[str, Any]:
@@ -119,7 +138,7 @@ def manifest_configmap(target: Target, spec: ClassifierModelSpec, generation: in
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(
-            target, manifest_name(target.name, generation), "manifest", **{LABEL_GENERATION: str(generation)}
+            target, manifest_name(target, generation), "manifest", **{LABEL_GENERATION: str(generation)}
         ),
         "data": {"manifest.yaml": yaml.safe_dump(document, sort_keys=False)},
     }
@@ -276,7 +295,7 @@ def _job(
     extra_labels: dict[str, str],
 ) -> dict[str, Any]:
     volumes, mounts, env_from = _storage(spec)
-    volumes.append({"name": "manifest", "configMap": {"name": manifest_name(target.name, generation)}})
+    volumes.append({"name": "manifest", "configMap": {"name": manifest_name(target, generation)}})
     mounts.append({"name": "manifest", "mountPath": MANIFEST_DIR, "readOnly": True})
     env = [
         {"name": ENV_RESULT_CONFIGMAP, "value": name},
@@ -333,7 +352,7 @@ def train_job(
         target,
         spec,
         settings,
-        name=train_job_name(target.name, candidate.name, generation),
+        name=train_job_name(target, candidate.name, generation),
         role="train",
         generation=generation,
         command=command,
@@ -371,7 +390,7 @@ def bench_job(
         target,
         spec,
         settings,
-        name=bench_job_name(target.name, version.version),
+        name=bench_job_name(target, version.version),
         role="bench",
         generation=version.spec_generation,
         command=command,
@@ -384,7 +403,7 @@ def bench_job(
 def purge_job(target: Target, spec: ClassifierModelSpec, settings: OperatorSettings) -> dict[str, Any]:
     """Deletes the model's artifacts (``retainOnDelete: false``). Not owned by the model, which is
     going away (the garbage collector would delete the Job with it); it cleans itself up after an hour."""
-    root = f"{artifact_root(spec, settings).rstrip('/')}/{target.namespace}/{target.name}"
+    root = incarnation_root(artifact_root(spec, settings), target)
     volumes, mounts, env_from = _storage(spec)
     job_labels = labels(target, "purge")
     job: dict[str, Any] = {

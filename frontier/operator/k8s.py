@@ -130,6 +130,14 @@ class Kube:
                 return False
             raise
 
+    def get_job(self, namespace: str, name: str) -> JSON | None:
+        try:
+            return self._json(self.batch.read_namespaced_job(name, namespace, _preload_content=False))
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
     def delete_job(self, namespace: str, name: str) -> bool:
         """True when deleted, False when it was already gone. Its pods go with it (Background)."""
         try:

@@ -9,13 +9,14 @@ names are deterministic, so running it twice, or after a restart at any moment, 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from frontier.api.names import stable_name, version_model
+from frontier.api.names import Claim, holder, stable_name, version_model
 from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, Condition, ConditionType, ModelVersion, Phase
 from frontier.decision import generations, planner
@@ -32,7 +33,7 @@ from frontier.decision.work import (
     WorkKey,
 )
 from frontier.errors import ServingError
-from frontier.operator import jobs, metrics, world
+from frontier.operator import admission, jobs, metrics, world
 from frontier.operator.k8s import JSON, Kube
 from frontier.operator.settings import OperatorSettings
 from frontier.serving.client import TritonClient
@@ -85,8 +86,8 @@ def merge_patch(old: Any, new: Any) -> Any:
     return patch or None
 
 
-def model_name(spec: ClassifierModelSpec, name: str) -> str:
-    return stable_name(spec, name)
+def model_name(spec: ClassifierModelSpec, target: jobs.Target) -> str:
+    return stable_name(spec, target.name, target.namespace)
 
 
 def endpoint_of(spec: ClassifierModelSpec, settings: OperatorSettings) -> str | None:
@@ -100,8 +101,8 @@ def target_of(body: JSON) -> jobs.Target:
 
 def job_name(target: jobs.Target, key: WorkKey) -> str:
     if isinstance(key, TrainingKey):
-        return jobs.train_job_name(target.name, key.candidate, key.generation)
-    return jobs.bench_job_name(target.name, key.version)
+        return jobs.train_job_name(target, key.candidate, key.generation)
+    return jobs.bench_job_name(target, key.version)
 
 
 class Executor:
@@ -111,6 +112,7 @@ class Executor:
         self.kube, self.target, self.spec, self.settings = kube, target, spec, settings
         self.manifests: set[int] = set()
         self.triton_error: str | None = None
+        self.conflict: str | None = None
         self.events: list[Event] = []
 
     def act(self, actions: tuple[Action, ...]) -> None:
@@ -133,10 +135,20 @@ class Executor:
         self._ensure_manifest(generation)
         name = job["metadata"]["name"]
         self.kube.create_configmap(jobs.result_configmap(self.target, name, role))
+        if not self.settings.service_account:  # the Job may write its own result, and nothing else
+            self.kube.ensure_job_identity(jobs.job_identity(self.target, name))
         if self.kube.create_job(job):
             metrics.JOBS.labels(role, "created").inc()
             reason = EventReason.TRAINING_STARTED if role == "train" else EventReason.BENCHMARK_STARTED
             self.events.append(Event("Normal", reason, f"created Job {name}"))
+            return
+        existing = self.kube.get_job(self.target.namespace, name)
+        if existing is not None and not jobs.owned_by(existing, self.target):
+            # Never silence: a Job of that name belongs to something else, and this one cannot start.
+            self.conflict = (
+                f"Job {name} already exists and is not owned by this ClassifierModel (uid {self.target.uid})"
+            )
+            self.events.append(Event("Warning", "JobNameConflict", self.conflict))
 
     def train(self, action: Train) -> None:
         target = jobs.Target(self.target.name, self.target.namespace, self.target.uid, action.key.generation)
@@ -158,7 +170,7 @@ class Executor:
         if not endpoint:
             return
         try:
-            TritonClient(endpoint).promote(model_name(self.spec, self.target.name), action.version)
+            TritonClient(endpoint).promote(model_name(self.spec, self.target), action.version)
         except ServingError as failure:
             self.triton_error = str(failure)
 
@@ -221,7 +233,33 @@ def _invalid(raw: Any, generation: int, message: str, now: str) -> ClassifierMod
     return status.model_copy(update={"phase": Phase.FAILED, "observed_generation": generation})
 
 
-def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | None = None) -> Outcome:
+Claims = Callable[[str], Iterable[Claim]]
+"""Every resource the operator sees that claims a stable name (``handlers.served_names``, a kopf index)."""
+
+
+def conflict_with(spec: ClassifierModelSpec, target: jobs.Target, claims: Claims | None) -> Claim | None:
+    """The resource that holds this one's stable name, when it is another one."""
+    if claims is None:
+        return None
+    owner = holder(claims(model_name(spec, target)))
+    return owner if owner is not None and owner.uid != target.uid else None
+
+
+def _name_conflict(
+    status: ClassifierModelStatus, stable: str, owner: Claim, generation: int, now: str
+) -> ClassifierModelStatus:
+    message = (
+        f"Triton model name {stable!r} is served for {owner.namespace}/{owner.name} (since {owner.created}); "
+        "set spec.serving.modelName to a name of your own. Nothing was trained, published or served."
+    )
+    for type_, value in ((ConditionType.READY, False), (ConditionType.DEGRADED, True)):
+        status = _with_condition(status, type_, value, "NameConflict", message, generation, now)
+    return status.model_copy(update={"phase": Phase.DEGRADED})
+
+
+def reconcile(
+    kube: Kube, body: JSON, settings: OperatorSettings, now: str | None = None, claims: Claims | None = None
+) -> Outcome:
     """Bring the cluster one step closer to ``body``'s spec and write what was observed."""
     now = now or now_rfc3339()
     target = target_of(body)
@@ -235,11 +273,29 @@ def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | Non
 
     # observe
     generation, _ = generations.generation_of(spec, before)
+    refused = admission.violations(spec, settings)
+    if refused:  # the platform admin's policy: no Job, no Triton call, until the manifest complies
+        status = _with_condition(
+            before, ConditionType.DEGRADED, True, admission.CONDITION, admission.message(refused), generation, now
+        )
+        status = _with_condition(
+            status, ConditionType.READY, False, admission.CONDITION, admission.message(refused), generation, now
+        )
+        status = _observed(status.model_copy(update={"phase": Phase.DEGRADED}), target.generation)
+        return _write(
+            kube, target, raw_status, status, [Event("Warning", admission.CONDITION, admission.message(refused))]
+        )
+    owner = conflict_with(spec, target, claims)
+    if owner is not None:  # touch nothing of the holder: no Job, no repository entry, no Triton call
+        status = _observed(_name_conflict(before, model_name(spec, target), owner, generation, now), target.generation)
+        message = next(c.message for c in status.conditions if c.type == ConditionType.DEGRADED)
+        return _write(kube, target, raw_status, status, [Event("Warning", "NameConflict", message)])
     endpoint = endpoint_of(spec, settings)
-    listed = kube.list_jobs(target.namespace, target.name)
-    observed = world.world(kube, target.namespace, listed, before, generation, endpoint, model_name(spec, target.name))
+    # Only this incarnation's Jobs: a predecessor of the same name may still have some.
+    listed = {n: j for n, j in kube.list_jobs(target.namespace, target.name).items() if jobs.owned_by(j, target)}
+    observed = world.world(kube, target.namespace, listed, before, generation, endpoint, model_name(spec, target))
     # plan
-    plan = planner.plan(spec, before, observed, now)
+    plan = planner.plan(spec, before, observed, now, model_name(spec, target))
     # act
     executor = Executor(kube, target, spec, settings)
     executor.act(plan.actions)
@@ -247,9 +303,9 @@ def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | Non
     status = plan.status
     events = [Event(e.type, e.reason, e.message) for e in plan.events if e.reason not in ACTION_EVENTS]
     events += executor.events
-    for event in plan.events:
-        if event.reason in JOB_ENDS:
-            metrics.JOBS.labels(*JOB_ENDS[event.reason]).inc()
+    for planned in plan.events:
+        if planned.reason in JOB_ENDS:
+            metrics.JOBS.labels(*JOB_ENDS[planned.reason]).inc()
     problem = executor.triton_error or (
         observed.served.message if observed.served.why == ServingKnown.UNAVAILABLE else None
     )
@@ -257,6 +313,10 @@ def reconcile(kube: Kube, body: JSON, settings: OperatorSettings, now: str | Non
         events.append(Event("Warning", "TritonUnavailable", problem))
         for type_, value in ((ConditionType.READY, False), (ConditionType.DEGRADED, True)):
             status = _with_condition(status, type_, value, "TritonUnavailable", problem, generation, now)
+    if executor.conflict is not None:
+        status = _with_condition(
+            status, ConditionType.DEGRADED, True, "JobNameConflict", executor.conflict, generation, now
+        )
     if not endpoint:
         status = _add_note(status)
     status = _observed(status, target.generation)
@@ -279,7 +339,7 @@ def _write(
     return Outcome(status, events, patched=bool(patch))
 
 
-def cleanup(kube: Kube, body: JSON, settings: OperatorSettings) -> list[Event]:
+def cleanup(kube: Kube, body: JSON, settings: OperatorSettings, claims: Claims | None = None) -> list[Event]:
     """On deletion: delete the Jobs and ConfigMaps, unload from Triton, purge artifacts if asked."""
     target = target_of(body)
     events: list[Event] = []
@@ -292,15 +352,15 @@ def cleanup(kube: Kube, body: JSON, settings: OperatorSettings) -> list[Event]:
         return events
     status = ClassifierModelStatus.model_validate(body.get("status") or {})
     endpoint = endpoint_of(spec, settings)
-    if endpoint:
-        stable = model_name(spec, target.name)
+    if endpoint and conflict_with(spec, target, claims) is None:  # never unload another resource's name
+        stable = model_name(spec, target)
         published = [v.version for v in status.versions if v.metrics is not None]
         try:
             TritonClient(endpoint).unload_all([stable, *(version_model(stable, n) for n in published)])
             events.append(Event("Normal", "Unloaded", f"unloaded {stable} and {len(published)} version model(s)"))
         except ServingError as error:
             events.append(Event("Warning", "UnloadFailed", str(error)))
-    if not spec.storage.retain_on_delete:
+    if not spec.storage.retain_on_delete and not admission.violations(spec, settings):
         purge = jobs.purge_job(target, spec, settings)
         kube.create_job(purge)
         events.append(Event("Normal", "ArtifactsPurged", f"created Job {purge['metadata']['name']}"))

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from frontier.operator import jobs as jobs_module
 from frontier.operator.settings import OperatorSettings
 
-from . import manifests
+from . import manifests, standin
 from .cluster import ApiError, EnvtestCluster
 from .fake_triton import FakeTriton
-from .standin import JobController, RunningOperator, argument, wait_for
+from .standin import JobController, RunningOperator, argument, train_job, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -59,6 +60,10 @@ def operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
 @pytest.fixture
 def jobs(cluster: EnvtestCluster, namespace: str) -> JobController:
     return JobController(cluster, namespace)
+
+
+def manifest_name(cluster: EnvtestCluster, namespace: str, model: str = "sentiment", generation: int = 1) -> str:
+    return jobs_module.manifest_name(standin.target(cluster, namespace, model), generation)
 
 
 def create(cluster: EnvtestCluster, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +126,9 @@ def test_apply_trains_benchmarks_and_promotes(
     created = create(cluster, namespace, manifest)
 
     train = jobs.wait_jobs(2, role_="train")
-    assert sorted(train) == ["sentiment-distil-g1-train", "sentiment-minilm-g1-train"]
-    job = train["sentiment-distil-g1-train"]
+    distil, minilm = (train_job(cluster, namespace, "sentiment", c) for c in ("distil", "minilm"))
+    assert sorted(train) == sorted([distil, minilm])
+    job = train[distil]
     owner = job["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
         "ClassifierModel",
@@ -132,7 +138,7 @@ def test_apply_trains_benchmarks_and_promotes(
     )
     pod = job["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    out = f"/frontier/artifacts/{namespace}/sentiment/g1/distil"
+    out = f"/frontier/artifacts/{namespace}/sentiment/{created['metadata']['uid']}/g1/distil"  # this incarnation
     assert container["command"] == [
         "frontier",
         "train",
@@ -150,7 +156,9 @@ def test_apply_trains_benchmarks_and_promotes(
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert pod["nodeSelector"] == {"gpu": "a100"} and pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert job["spec"]["backoffLimit"] == 1 and job["spec"]["activeDeadlineSeconds"] == 6 * 3600
-    manifest_cm = cluster.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/sentiment-g1-manifest")
+    manifest_cm = cluster.request(
+        "GET", f"/api/v1/namespaces/{namespace}/configmaps/{manifest_name(cluster, namespace)}"
+    )
     assert "candidates" in manifest_cm["data"]["manifest.yaml"]
 
     model = wait_condition(cluster, namespace, "sentiment", "Training")
@@ -247,7 +255,8 @@ def test_restart_mid_training_creates_no_duplicate(
         first = jobs.wait_jobs(2, role_="train")
         wait_condition(cluster, namespace, "restart", "Training")
     # one training Job finishes while the operator is down
-    jobs.succeed(first["restart-minilm-g1-train"], jobs.train_result(first["restart-minilm-g1-train"]))
+    name = train_job(cluster, namespace, "restart")
+    jobs.succeed(first[name], jobs.train_result(first[name]))
     uids = {n: j["metadata"]["uid"] for n, j in jobs.jobs().items()}
     with RunningOperator(settings):
         wait_for(lambda: len(jobs.jobs()) >= 4, what="bench Jobs of minilm after restart")
@@ -270,7 +279,7 @@ def test_failed_job_degrades_with_reason(
     cluster: EnvtestCluster, namespace: str, operator: RunningOperator, jobs: JobController
 ) -> None:
     create(cluster, namespace, manifests.valid("broken", export={"precisions": ["fp32"]}))
-    job = jobs.wait_jobs(1, role_="train")["broken-minilm-g1-train"]
+    job = jobs.wait_jobs(1, role_="train")[train_job(cluster, namespace, "broken")]
     jobs.fail(job, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
     model = wait_condition(cluster, namespace, "broken", "Degraded")
     degraded = condition(model, "Degraded")
@@ -293,7 +302,7 @@ def test_benchmark_without_result_fails_the_version(
     cluster: EnvtestCluster, namespace: str, operator: RunningOperator, jobs: JobController
 ) -> None:
     create(cluster, namespace, manifests.valid("noresult", export={"precisions": ["fp32"]}))
-    job = jobs.wait_jobs(1, role_="train")["noresult-minilm-g1-train"]
+    job = jobs.wait_jobs(1, role_="train")[train_job(cluster, namespace, "noresult")]
     jobs.succeed(job, {"artifact": {"uri": "/x"}})  # no sha256: breaks the contract
     model = wait_condition(cluster, namespace, "noresult", "Degraded")
     version = model["status"]["versions"][0]
@@ -321,7 +330,9 @@ def test_spec_change_makes_new_versions_while_promoted_keeps_serving(
         },
         headers={"Content-Type": "application/merge-patch+json"},
     )
-    jobs.wait_jobs(1, role_="train") and wait_for(lambda: "evolve-minilm-g2-train" in jobs.jobs(), what="g2 Job")
+    jobs.wait_jobs(1, role_="train") and wait_for(
+        lambda: train_job(cluster, namespace, "evolve", generation=2) in jobs.jobs(), what="g2 Job"
+    )
     model = wait_condition(cluster, namespace, "evolve", "Training")
     status = model["status"]
     assert status["observedGeneration"] == 2
@@ -391,6 +402,7 @@ def test_triton_promotion_and_deletion_with_finalizer(
         assert "frontier.dev/finalizer" in model["metadata"]["finalizers"]
         assert any(k.startswith("frontier.dev/") for k in model["metadata"]["annotations"])  # kopf's state
 
+        uid = get(cluster, namespace, "served")["metadata"]["uid"]
         cluster.request("DELETE", manifests.path(namespace, "served"))
         wait_for(lambda: _gone(cluster, namespace, "served"), what="deletion")
         remaining = jobs.jobs()
@@ -398,7 +410,7 @@ def test_triton_promotion_and_deletion_with_finalizer(
         purge = next(j for n, j in remaining.items() if n.endswith("-purge"))
         assert (
             purge["spec"]["template"]["spec"]["containers"][0]["command"][-1]
-            == f"/frontier/artifacts/{namespace}/served"
+            == f"/frontier/artifacts/{namespace}/served/{uid}"
         )
         assert "served" not in triton.loaded
         assert any(c[1] == "/v2/repository/models/served/unload" for c in triton.calls)
@@ -432,8 +444,9 @@ def test_a_spec_change_cancels_the_jobs_of_the_versions_it_retires(
     cluster: EnvtestCluster, namespace: str, operator: RunningOperator, jobs: JobController
 ) -> None:
     create(cluster, namespace, manifests.valid("midway", export={"precisions": ["fp32"]}))
-    old = jobs.wait_jobs(1, role_="train")["midway-minilm-g1-train"]
-    jobs.start("midway-minilm-g1-train")  # its pod is running when the spec changes
+    g1, g2 = (train_job(cluster, namespace, "midway", generation=g) for g in (1, 2))
+    old = jobs.wait_jobs(1, role_="train")[g1]
+    jobs.start(g1)  # its pod is running when the spec changes
 
     cluster.request(
         "PATCH",
@@ -442,7 +455,7 @@ def test_a_spec_change_cancels_the_jobs_of_the_versions_it_retires(
                                   "hyperparameters": {"epochs": 2}}]}},
         headers={"Content-Type": "application/merge-patch+json"},
     )
-    wait_for(lambda: set(jobs.jobs()) == {"midway-minilm-g2-train"}, what="g1 Job deleted, g2 Job created")
+    wait_for(lambda: set(jobs.jobs()) == {g2}, what="g1 Job deleted, g2 Job created")
     model = wait_condition(cluster, namespace, "midway", "Training")
     assert {n: (v["specGeneration"], v["state"]) for n, v in versions(model).items()} == {
         1: (1, "Retired"),
@@ -451,7 +464,7 @@ def test_a_spec_change_cancels_the_jobs_of_the_versions_it_retires(
     cancelled = wait_for(
         lambda: [e for e in events(cluster, namespace, "midway") if e["reason"] == "JobCancelled"], what="an Event"
     )
-    assert "midway-minilm-g1-train" in cancelled[0]["message"] and "generation 2" in cancelled[0]["message"]
+    assert g1 in cancelled[0]["message"] and "generation 2" in cancelled[0]["message"]
     assert old["metadata"]["uid"] not in {j["metadata"]["uid"] for j in jobs.jobs().values()}
 
     model = drive(jobs, cluster, namespace, "midway")  # the new generation finishes as usual

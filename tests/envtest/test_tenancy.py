@@ -157,3 +157,22 @@ def _gone(cluster: EnvtestCluster, namespace: str, name: str) -> bool:
     except ApiError:
         return True
     return False
+
+
+def test_a_manifest_outside_the_admins_policy_gets_a_condition_naming_the_field_and_no_job(
+    cluster: EnvtestCluster, crd: dict[str, Any], namespace: str, settings: OperatorSettings
+) -> None:
+    manifest = manifests.valid("outsider", export={"precisions": ["fp32"]})
+    manifest["spec"]["candidates"][0]["image"] = "registry.evil.example/miner:1"
+    cluster.request("POST", manifests.path(namespace), manifest)
+    policy = settings.with_(allowed_images=("frontier-worker",))
+    with RunningOperator(policy):
+
+        def refused() -> dict[str, Any] | None:
+            model = get(cluster, namespace, "outsider")
+            return model if condition(model, "Degraded").get("reason") == "PolicyViolation" else None
+
+        model = wait_for(refused, what="a PolicyViolation condition")
+        assert "spec.candidates[0].image" in condition(model, "Degraded")["message"]
+        assert condition(model, "Ready")["status"] == "False"
+        assert JobController(cluster, namespace).jobs() == {}

@@ -131,7 +131,9 @@ def test_the_operator_with_the_charts_service_account_trains_benchmarks_promotes
     assert status["phase"] == "Ready" and status["observedGeneration"] == 1
     assert _condition(model, "Promoted") == "True" and len(status["versions"]) == 4
     assert (status["promoted"]["candidate"], status["promoted"]["precision"]) == ("minilm", "int8")
-    wait_for(lambda: triton.loaded.get("sentiment") == [status["promoted"]["version"]], what="Triton load")
+    served = status["serving"]["modelName"]
+    assert served == f"{MODELS}__sentiment".replace("-", "_")  # one name per namespace and resource
+    wait_for(lambda: triton.loaded.get(served) == [status["promoted"]["version"]], what="Triton load")
     assert "frontier.dev/finalizer" in model["metadata"]["finalizers"]
     events = cluster.request("GET", f"/api/v1/namespaces/{MODELS}/events")["items"]
     assert any(e["involvedObject"]["name"] == "sentiment" for e in events), "the operator could not post Events"
@@ -144,7 +146,7 @@ def test_the_operator_with_the_charts_service_account_trains_benchmarks_promotes
         return cluster.raw("GET", manifests.path(MODELS, "sentiment"))[0] == 404
 
     wait_for(gone, 30, what="deletion (finalizer removed)")
-    assert jobs.jobs() == {} and "sentiment" not in triton.loaded
+    assert jobs.jobs() == {} and served not in triton.loaded
     configmaps = cluster.request("GET", f"/api/v1/namespaces/{MODELS}/configmaps?labelSelector=frontier.dev/model")
     assert configmaps["items"] == []
 

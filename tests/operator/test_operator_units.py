@@ -36,12 +36,31 @@ def spec(**extra: Any) -> Any:
 
 
 def test_names_are_deterministic_and_fit_63_characters() -> None:
-    assert jobs.train_job_name("sentiment", "minilm", 3) == "sentiment-minilm-g3-train"
-    long = jobs.train_job_name("m" * 63, "c" * 40, 12)
-    assert len(long) <= 63 and long.endswith("-g12-train")
-    assert long == jobs.train_job_name("m" * 63, "c" * 40, 12)
-    assert long != jobs.train_job_name("m" * 63, "c" * 39 + "d", 12)
-    assert jobs.bench_job_name("sentiment", 7) == "sentiment-v7-bench"
+    target = jobs.Target("sentiment", "ns", "uid-1", 1)
+    assert jobs.train_job_name(target, "minilm", 3) == f"sentiment-minilm-g3-{jobs.tag('uid-1')}-train"
+    long = jobs.Target("m" * 63, "ns", "uid-1", 1)
+    name = jobs.train_job_name(long, "c" * 40, 12)
+    assert len(name) <= 63 and name.endswith("-g12-" + jobs.tag("uid-1") + "-train")
+    assert name == jobs.train_job_name(long, "c" * 40, 12)
+    assert name != jobs.train_job_name(long, "c" * 39 + "d", 12)
+    assert jobs.bench_job_name(target, 7) == f"sentiment-v7-{jobs.tag('uid-1')}-bench"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("sentiment-fast", "minilm", "uid-a"), ("sentiment", "fast-minilm", "uid-b")),  # the same joined name
+        (("sentiment", "minilm", "uid-a"), ("sentiment", "minilm", "uid-b")),  # deleted and created again
+    ],
+)
+def test_two_resources_never_share_a_job_name(first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
+    names = {jobs.train_job_name(jobs.Target(m, "ns", uid, 1), c, 1) for m, c, uid in (first, second)}
+    assert len(names) == 2
+
+
+def test_a_recreated_resource_keeps_its_artifacts_apart_from_its_predecessor() -> None:
+    before, after = (jobs.Target("sentiment", "ns", uid, 1) for uid in ("uid-a", "uid-b"))
+    assert jobs.artifact_uri("/a", before, "minilm", 1) != jobs.artifact_uri("/a", after, "minilm", 1)
 
 
 def test_train_job_manifest() -> None:
@@ -59,7 +78,7 @@ def test_train_job_manifest() -> None:
     job = jobs.train_job(TARGET, s, s.candidates[0], OperatorSettings(backoff_limit=2, train_deadline_s=99))
     pod = job["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    assert job["metadata"]["name"] == "sentiment-minilm-g3-train"
+    assert job["metadata"]["name"] == jobs.train_job_name(TARGET, "minilm", 3)
     assert job["metadata"]["ownerReferences"][0]["uid"] == TARGET.uid
     assert job["spec"]["backoffLimit"] == 2 and job["spec"]["activeDeadlineSeconds"] == 99
     assert container["image"] == "custom:1"
@@ -67,7 +86,8 @@ def test_train_job_manifest() -> None:
     assert container["resources"]["requests"]["cpu"] == "4"
     assert container["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]
     assert {"name": "frontier-data", "persistentVolumeClaim": {"claimName": "frontier-data"}} in pod["volumes"]
-    assert container["command"][-1] == "/frontier/artifacts/ml/sentiment/g3/minilm"
+    out = container["command"][container["command"].index("--out") + 1]
+    assert out == f"/frontier/artifacts/ml/sentiment/{TARGET.uid}/g3/minilm"
     assert {e["name"] for e in container["env"]} >= {results.ENV_RESULT_CONFIGMAP, results.ENV_RESULT_NAMESPACE}
     assert pod["restartPolicy"] == "Never"
 
