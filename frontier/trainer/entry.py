@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
             resume=args.resume,
             stop_after_steps=args.stop_after_steps,
             time_budget_s=args.time_budget,
-            should_stop=lambda: stop["requested"],
+            preempt_requested=lambda: stop["requested"],
         )
         root = data_root(args.data_root, args.manifest)
         manifest = train_candidate(model, args.candidate, args.out, data_root=root, options=options)

@@ -1,6 +1,12 @@
 """The fine-tuning loop: AdamW with linear warm-up and decay, gradient accumulation, length-grouped
 batches, periodic scoring of checkpoints, and checkpoints a preempted Job resumes from.
 
+It reads top to bottom as ``train`` below: set up (``prepare``), restore or start a ``TrainState``,
+then per epoch ``step`` (one optimizer step), ``evaluate`` every ``evalSteps`` steps and at the end of
+the epoch, and ``should_stop`` after every step. A stop is a ``StopReason``: a time budget ends training
+like the last epoch does; a preemption or ``--stop-after-steps`` saves the checkpoint and raises
+``TrainingInterrupted``.
+
 Checkpoints are scored (train-probe and eval macro-F1, see ``selection.py``) once per epoch, or every
 ``evalSteps`` optimizer steps; each scoring also writes the resumable checkpoint. The loop keeps the
 best-scoring weights and hands them back; it never looks at the eval labels for anything but scoring.
@@ -14,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +36,36 @@ from frontier.trainer.evaluation import torch_logits
 from frontier.trainer.runtime import Runtime
 from frontier.trainer.selection import CheckpointRecord, best_checkpoint, checkpoint_score
 
+PROGRESS_EVERY_S = 5.0
+
 
 class TrainingInterrupted(TrainingError):
     """Training stopped on purpose (preemption signal or --stop-after-steps) after a checkpoint."""
+
+
+class StopReason(StrEnum):
+    """Why training ended."""
+
+    COMPLETED = "completed"
+    """Every epoch ran."""
+    TIME_BUDGET = "time budget"
+    """``--time-budget`` ran out: the best checkpoint so far is exported."""
+    PREEMPTED = "preempted"
+    """A termination signal (Kubernetes preemption): checkpoint, exit 1, resume on retry."""
+    STEP_LIMIT = "step limit"
+    """``--stop-after-steps`` (tests of preemption): as PREEMPTED."""
+
+    @property
+    def interrupts(self) -> bool:
+        """The run stops without an artifact, after a checkpoint it resumes from."""
+        return self in (StopReason.PREEMPTED, StopReason.STEP_LIMIT)
+
+
+@dataclass(frozen=True)
+class Stop:
+    reason: StopReason
+    message: str
+    """For people: the log, the model card and metrics.json's ``training.stopped_early``."""
 
 
 @dataclass
@@ -51,8 +85,8 @@ class LoopConfig:
     class_weights: list[float] | None = None
     stop_after_steps: int | None = None
     time_budget_s: float | None = None
-    should_stop: Callable[[], bool] = lambda: False
-    """Polled every step; True (e.g. after SIGTERM) checkpoints and raises TrainingInterrupted."""
+    preempt_requested: Callable[[], bool] = lambda: False
+    """Polled after every step; True (e.g. after SIGTERM) checkpoints and raises TrainingInterrupted."""
 
 
 @dataclass
@@ -67,6 +101,73 @@ class Splits:
 
 
 @dataclass
+class TrainState:
+    """Where training is. The position, history and best weights go into the checkpoint; the counters
+    below them belong to this process (a resumed run starts them afresh)."""
+
+    step: int = 0
+    """Optimizer steps taken."""
+    epoch: int = 0
+    done_in_epoch: int = 0
+    """Batches of ``epoch`` already trained on."""
+    history: list[CheckpointRecord] = field(default_factory=list)
+    best_state: dict[str, torch.Tensor] | None = None
+    """The trainable weights of the best-scoring checkpoint so far."""
+    resumed_from_step: int | None = None
+    log: list[str] = field(default_factory=list)
+    """Notes for the model card (a resume)."""
+    started: float = field(default_factory=time.monotonic)
+    scoring_seconds: float = 0.0
+    """Time spent scoring and checkpointing, left out of samples/s."""
+    seen: int = 0
+    """Training samples consumed, over every rank."""
+    last_progress: float = 0.0
+    loss_sum: float = 0.0
+    loss_batches: int = 0
+
+    @property
+    def best(self) -> CheckpointRecord | None:
+        return best_checkpoint(self.history) if self.history else None
+
+    @property
+    def train_loss(self) -> float:
+        """Mean training loss of the batches since the epoch began (or the run resumed)."""
+        return self.loss_sum / max(1, self.loss_batches)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def samples_per_second(self, elapsed: float) -> float:
+        return self.seen / max(elapsed - self.scoring_seconds, 1e-9)
+
+    def checkpoint_fields(self) -> dict[str, Any]:
+        """The part of the checkpoint that is the loop's position, history and best weights."""
+        best = self.best
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "done_in_epoch": self.done_in_epoch,
+            "history": [r.to_json() for r in self.history],
+            "best_state": self.best_state,
+            "best_score": best.score if best is not None else None,
+        }
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict[str, Any]) -> TrainState:
+        step = int(saved["step"])
+        state = cls(
+            step=step,
+            epoch=int(saved["epoch"]),
+            done_in_epoch=int(saved["done_in_epoch"]),
+            history=[CheckpointRecord.from_json(r) for r in saved["history"]],
+            best_state=saved["best_state"],
+            resumed_from_step=step,
+        )
+        state.log.append(f"resumed from step {step} (epoch {state.epoch + 1}, {state.done_in_epoch} batches done)")
+        return state
+
+
+@dataclass
 class LoopResult:
     history: list[CheckpointRecord]
     best: CheckpointRecord
@@ -76,15 +177,249 @@ class LoopResult:
     """Wall time of the loop, scoring included."""
     samples_per_second: float
     """Training samples per second of optimizer work (scoring and checkpointing left out)."""
-    resumed_from_step: int | None = None
-    stopped_early: str | None = None
+    resumed_from_step: int | None
+    stop: Stop
     log: list[str] = field(default_factory=list)
+
+    @property
+    def stopped_early(self) -> str | None:
+        """Why training ended before its last epoch, for people; None when it completed."""
+        return None if self.stop.reason is StopReason.COMPLETED else self.stop.message
+
+
+@dataclass
+class Parts:
+    """What the loop works with and does not change: the model, its optimizer, the data and the config."""
+
+    model: Any
+    wrapped: Any
+    """``model``, or its DistributedDataParallel wrapper when several ranks train."""
+    optimizer: torch.optim.AdamW
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    loss_fn: torch.nn.CrossEntropyLoss
+    splits: Splits
+    num_labels: int
+    lengths: np.ndarray[Any, np.dtype[np.int64]]
+    batches_per_epoch: int
+    total_steps: int
+    config: LoopConfig
+    runtime: Runtime
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """The epoch's length-grouped batches for this rank: a function of (seed, epoch), so a resumed
+        run sees the batches the interrupted one would have."""
+        return length_grouped_batches(
+            self.lengths,
+            self.config.batch_size,
+            self.config.seed,
+            epoch,
+            rank=self.runtime.rank,
+            world_size=self.runtime.world_size,
+        )
+
+
+def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, runtime: Runtime) -> LoopResult:
+    """Fine-tune ``model`` and return the scored history and the best weights; TrainingInterrupted after
+    saving the checkpoint when preempted or stopped at ``stop_after_steps``."""
+    seed_everything(config.seed)
+    parts = prepare(model, splits, labels, config, runtime)
+    state = (restore(parts) if config.resume else None) or TrainState()
+    state.started = time.monotonic()  # the clock starts once the model is ready
+    stop: Stop | None = None
+    model.train()
+    while state.epoch < config.epochs and stop is None:
+        batches = parts.epoch_batches(state.epoch)
+        while state.done_in_epoch < len(batches):
+            step(parts, state, batches)
+            elapsed = state.elapsed()
+            report_progress(parts, state, elapsed)
+            if config.eval_steps and state.step % config.eval_steps == 0 and state.done_in_epoch != len(batches):
+                evaluate(parts, state, state.train_loss)
+            stop = should_stop(state, config, elapsed)
+            if stop is not None:
+                break
+        if state.done_in_epoch == len(batches):
+            state.epoch, state.done_in_epoch = state.epoch + 1, 0
+        if stop is not None and stop.reason.interrupts:
+            # Save where we are, unscored, so the resumed run matches an uninterrupted one.
+            save_checkpoint(parts, state)
+            raise TrainingInterrupted(f"{stop.message}; checkpoint in {config.checkpoint_dir}, resume with --resume")
+        evaluate(parts, state, state.train_loss)
+        state.loss_sum, state.loss_batches = 0.0, 0
+    if runtime.is_main and (not state.history or state.history[-1].step != state.step):
+        evaluate(parts, state, 0.0)  # resumed from a checkpoint taken after the last step but before its scoring
+    return finish(state, stop or Stop(StopReason.COMPLETED, f"completed {config.epochs} epoch(s)"))
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def prepare(model: Any, splits: Splits, labels: list[str], config: LoopConfig, runtime: Runtime) -> Parts:
+    """Move the model to the device and build its optimizer, warm-up + linear-decay schedule and loss."""
+    model.to(runtime.device)
+    wrapped = torch.nn.parallel.DistributedDataParallel(model) if runtime.world_size > 1 else model
+    lengths = splits.train.lengths()
+    batches_per_epoch = len(
+        length_grouped_batches(
+            lengths, config.batch_size, config.seed, 0, rank=runtime.rank, world_size=runtime.world_size
+        )
+    )
+    total_steps = math.ceil(batches_per_epoch / config.accumulation) * config.epochs
+    optimizer = _optimizer(model, config)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, linear_schedule(total_steps, math.ceil(config.warmup_ratio * total_steps))
+    )
+    weights = torch.tensor(config.class_weights, dtype=torch.float32) if config.class_weights else None
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(runtime.device) if weights is not None else None)
+    return Parts(
+        model,
+        wrapped,
+        optimizer,
+        scheduler,
+        loss_fn,
+        splits,
+        len(labels),
+        lengths,
+        batches_per_epoch,
+        total_steps,
+        config,
+        runtime,
+    )
+
+
+def restore(parts: Parts) -> TrainState | None:
+    """The state saved in the checkpoint directory, with the model, optimizer, scheduler and RNGs put
+    back where they were; None when there is no checkpoint (a first attempt)."""
+    saved = checkpoint.load(parts.config.checkpoint_dir, parts.config.fingerprint)
+    if saved is None:
+        return None
+    checkpoint.load_trainable_state(parts.model, saved["model"])
+    parts.optimizer.load_state_dict(saved["optimizer"])
+    parts.scheduler.load_state_dict(saved["scheduler"])
+    state = TrainState.from_checkpoint(saved)
+    checkpoint.restore_rng(saved["rng"])
+    print(f"frontier train: {state.log[-1]}", file=sys.stderr)
+    return state
+
+
+def step(parts: Parts, state: TrainState, batches: list[list[int]]) -> None:
+    """One optimizer step: forward and backward over the next ``accumulation`` batches of the epoch (fewer
+    at its end), then clip, step the optimizer and the schedule."""
+    config, runtime, splits = parts.config, parts.runtime, parts.splits
+    end = min(len(batches), (state.done_in_epoch // config.accumulation + 1) * config.accumulation)
+    for rows in batches[state.done_in_epoch : end]:
+        batch = {name: tensor.to(runtime.device) for name, tensor in collate(splits.train, rows).items()}
+        target = torch.as_tensor(splits.train_labels[rows], device=runtime.device)
+        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.autocast):
+            logits = parts.wrapped(**batch).logits
+        loss = parts.loss_fn(logits.float(), target) / config.accumulation
+        loss.backward()
+        state.loss_sum += float(loss.detach()) * config.accumulation
+        state.loss_batches += 1
+        state.seen += len(rows) * runtime.world_size
+    state.done_in_epoch = end
+    torch.nn.utils.clip_grad_norm_(parts.model.parameters(), 1.0)
+    parts.optimizer.step()
+    parts.scheduler.step()
+    parts.optimizer.zero_grad(set_to_none=True)
+    state.step += 1
+
+
+def evaluate(parts: Parts, state: TrainState, train_loss: float) -> None:
+    """Score the current weights (train probe and eval macro-F1), record them, keep them when they are
+    the best so far, and write the resumable checkpoint. Rank 0 only."""
+    if not parts.runtime.is_main:
+        return
+    scoring_started = time.monotonic()
+    splits, runtime, k = parts.splits, parts.runtime, parts.num_labels
+    probe_pred = torch_logits(parts.model, splits.probe, runtime.device, autocast=runtime.autocast).argmax(1)
+    probe = metrics.macro_f1(splits.probe_labels, probe_pred, k)
+    eval_pred = torch_logits(parts.model, splits.eval, runtime.device, autocast=runtime.autocast).argmax(1)
+    eval_f1 = metrics.macro_f1(splits.eval_labels, eval_pred, k)
+    record = CheckpointRecord(
+        step=state.step,
+        epoch=round(state.epoch + state.done_in_epoch / max(1, parts.batches_per_epoch), 4),
+        train_macro_f1=probe,
+        eval_macro_f1=eval_f1,
+        eval_accuracy=metrics.accuracy(splits.eval_labels, eval_pred),
+        train_loss=train_loss,
+        score=checkpoint_score(eval_f1, probe, parts.config.gap_penalty),
+    )
+    state.history.append(record)
+    if state.best is record:
+        state.best_state = checkpoint.trainable_state(parts.model)
+    print(
+        f"frontier train: checkpoint step {state.step}: eval macro-F1 {eval_f1:.4f}, train {probe:.4f}, "
+        f"score {record.score:.4f}",
+        file=sys.stderr,
+    )
+    save_checkpoint(parts, state)
+    state.scoring_seconds += time.monotonic() - scoring_started
+
+
+def should_stop(state: TrainState, config: LoopConfig, elapsed: float) -> Stop | None:
+    """Whether to stop after this step, and why: the step limit, a termination signal, the time budget."""
+    if config.stop_after_steps is not None and state.step >= config.stop_after_steps:
+        return Stop(StopReason.STEP_LIMIT, f"stopped after {state.step} steps (--stop-after-steps)")
+    if config.preempt_requested():
+        return Stop(StopReason.PREEMPTED, f"stopped at step {state.step} on a termination signal")
+    if config.time_budget_s is not None and elapsed >= config.time_budget_s:
+        return Stop(StopReason.TIME_BUDGET, f"time budget of {config.time_budget_s:.0f}s reached at step {state.step}")
+    return None
+
+
+def save_checkpoint(parts: Parts, state: TrainState) -> None:
+    """The resumable checkpoint (rank 0 writes it): weights, optimizer, schedule, RNGs and the state."""
+    if not parts.runtime.is_main:
+        return
+    checkpoint.save(
+        parts.config.checkpoint_dir,
+        {
+            "fingerprint": parts.config.fingerprint,
+            "model": checkpoint.trainable_state(parts.model),
+            "optimizer": parts.optimizer.state_dict(),
+            "scheduler": parts.scheduler.state_dict(),
+            "rng": checkpoint.rng_state(),
+            **state.checkpoint_fields(),
+        },
+    )
+
+
+def report_progress(parts: Parts, state: TrainState, elapsed: float) -> None:
+    """A progress line (loss, samples/s, ETA) every few seconds and at the last step; rank 0 only."""
+    config, runtime = parts.config, parts.runtime
+    if not runtime.is_main or (elapsed - state.last_progress < PROGRESS_EVERY_S and state.step != parts.total_steps):
+        return
+    state.last_progress = elapsed
+    rate = state.samples_per_second(elapsed)
+    left = (parts.total_steps - state.step) * config.accumulation * config.batch_size * runtime.world_size / rate
+    print(
+        f"frontier train: epoch {state.epoch + 1}/{config.epochs} step {state.step}/{parts.total_steps} "
+        f"loss {state.train_loss:.4f} {rate:.1f} samples/s ETA {_eta(left)}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def finish(state: TrainState, stop: Stop) -> LoopResult:
+    elapsed = state.elapsed()
+    best = state.best
+    if best is None or state.best_state is None:
+        raise TrainingError("training produced no scored checkpoint")
+    return LoopResult(
+        history=state.history,
+        best=best,
+        best_state=state.best_state,
+        steps=state.step,
+        train_seconds=elapsed,
+        samples_per_second=state.samples_per_second(elapsed),
+        resumed_from_step=state.resumed_from_step,
+        stop=stop,
+        log=state.log,
+    )
 
 
 def _optimizer(model: Any, config: LoopConfig) -> torch.optim.AdamW:
@@ -112,169 +447,3 @@ def _eta(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, runtime: Runtime) -> LoopResult:
-    seed_everything(config.seed)
-    model.to(runtime.device)
-    k = len(labels)
-    wrapped = model
-    if runtime.world_size > 1:
-        wrapped = torch.nn.parallel.DistributedDataParallel(model)
-    lengths = splits.train.lengths()
-    per_epoch = len(
-        length_grouped_batches(
-            lengths, config.batch_size, config.seed, 0, rank=runtime.rank, world_size=runtime.world_size
-        )
-    )
-    steps_per_epoch = math.ceil(per_epoch / config.accumulation)
-    total_steps = steps_per_epoch * config.epochs
-    optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, linear_schedule(total_steps, math.ceil(config.warmup_ratio * total_steps))
-    )
-    weights = torch.tensor(config.class_weights, dtype=torch.float32) if config.class_weights else None
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(runtime.device) if weights is not None else None)
-
-    step, epoch, done_in_epoch = 0, 0, 0
-    history: list[CheckpointRecord] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    resumed_from: int | None = None
-    log: list[str] = []
-    state = checkpoint.load(config.checkpoint_dir, config.fingerprint) if config.resume else None
-    if state is not None:
-        checkpoint.load_trainable_state(model, state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, epoch, done_in_epoch = state["step"], state["epoch"], state["done_in_epoch"]
-        history = [CheckpointRecord.from_json(r) for r in state["history"]]
-        best_state = state["best_state"]
-        checkpoint.restore_rng(state["rng"])
-        resumed_from = step
-        log.append(f"resumed from step {step} (epoch {epoch + 1}, {done_in_epoch} batches done)")
-        print(f"frontier train: {log[-1]}", file=sys.stderr)
-
-    def save() -> None:
-        if runtime.is_main:
-            checkpoint.save(
-                config.checkpoint_dir,
-                {
-                    "fingerprint": config.fingerprint,
-                    "model": checkpoint.trainable_state(model),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "step": step,
-                    "epoch": epoch,
-                    "done_in_epoch": done_in_epoch,
-                    "rng": checkpoint.rng_state(),
-                    "history": [r.to_json() for r in history],
-                    "best_state": best_state,
-                    "best_score": best_checkpoint(history).score if history else None,
-                },
-            )
-
-    def score_and_save(running_loss: float) -> None:
-        nonlocal best_state
-        if not runtime.is_main:
-            return
-        scoring_started = time.monotonic()
-        probe = metrics.macro_f1(
-            splits.probe_labels,
-            torch_logits(model, splits.probe, runtime.device, autocast=runtime.autocast).argmax(1),
-            k,
-        )
-        eval_pred = torch_logits(model, splits.eval, runtime.device, autocast=runtime.autocast).argmax(1)
-        eval_f1 = metrics.macro_f1(splits.eval_labels, eval_pred, k)
-        record = CheckpointRecord(
-            step=step,
-            epoch=round(epoch + done_in_epoch / max(1, per_epoch), 4),
-            train_macro_f1=probe,
-            eval_macro_f1=eval_f1,
-            eval_accuracy=metrics.accuracy(splits.eval_labels, eval_pred),
-            train_loss=running_loss,
-            score=checkpoint_score(eval_f1, probe, config.gap_penalty),
-        )
-        history.append(record)
-        if best_checkpoint(history) is record:
-            best_state = checkpoint.trainable_state(model)
-        print(
-            f"frontier train: checkpoint step {step}: eval macro-F1 {eval_f1:.4f}, train {probe:.4f}, "
-            f"score {record.score:.4f}",
-            file=sys.stderr,
-        )
-        save()
-        timing["scoring"] += time.monotonic() - scoring_started
-
-    timing = {"scoring": 0.0}  # time spent scoring and checkpointing, left out of samples/s
-    started = time.monotonic()
-    seen, last_print, losses = 0, 0.0, [0.0, 0]
-    stopped: str | None = None
-    model.train()
-    while epoch < config.epochs and stopped is None:
-        batches = length_grouped_batches(
-            lengths, config.batch_size, config.seed, epoch, rank=runtime.rank, world_size=runtime.world_size
-        )
-        for index in range(done_in_epoch, len(batches)):
-            rows = batches[index]
-            batch = {k_: v.to(runtime.device) for k_, v in collate(splits.train, rows).items()}
-            target = torch.as_tensor(splits.train_labels[rows], device=runtime.device)
-            with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.autocast):
-                logits = wrapped(**batch).logits
-            loss = loss_fn(logits.float(), target) / config.accumulation
-            loss.backward()
-            losses[0] += float(loss.detach()) * config.accumulation
-            losses[1] += 1
-            seen += len(rows) * runtime.world_size
-            done_in_epoch = index + 1
-            if done_in_epoch % config.accumulation and done_in_epoch != len(batches):
-                continue
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            elapsed = time.monotonic() - started
-            if runtime.is_main and (elapsed - last_print >= 5 or step == total_steps):
-                last_print = elapsed
-                rate = seen / max(elapsed - timing["scoring"], 1e-9)
-                left = (total_steps - step) * config.accumulation * config.batch_size * runtime.world_size / rate
-                print(
-                    f"frontier train: epoch {epoch + 1}/{config.epochs} step {step}/{total_steps} "
-                    f"loss {losses[0] / max(1, losses[1]):.4f} {rate:.1f} samples/s ETA {_eta(left)}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            if config.eval_steps and step % config.eval_steps == 0 and done_in_epoch != len(batches):
-                score_and_save(losses[0] / max(1, losses[1]))
-            if config.stop_after_steps is not None and step >= config.stop_after_steps:
-                stopped = f"stopped after {step} steps (--stop-after-steps)"
-            elif config.should_stop():
-                stopped = f"stopped at step {step} on a termination signal"
-            elif config.time_budget_s is not None and elapsed >= config.time_budget_s:
-                stopped = f"time budget of {config.time_budget_s:.0f}s reached at step {step}"
-            if stopped:
-                break
-        if done_in_epoch == len(batches):
-            epoch, done_in_epoch = epoch + 1, 0
-        if stopped and not stopped.startswith("time budget"):
-            # A preemption: save where we are, unscored, so the resumed run matches an uninterrupted one.
-            save()
-            raise TrainingInterrupted(f"{stopped}; checkpoint in {config.checkpoint_dir}, resume with --resume")
-        score_and_save(losses[0] / max(1, losses[1]))
-        losses = [0.0, 0]
-    if runtime.is_main and (not history or history[-1].step != step):
-        score_and_save(0.0)  # resumed from a checkpoint taken after the last step but before its scoring
-    elapsed = time.monotonic() - started
-    if not history or best_state is None:
-        raise TrainingError("training produced no scored checkpoint")
-    return LoopResult(
-        history,
-        best_checkpoint(history),
-        best_state,
-        step,
-        elapsed,
-        seen / max(elapsed - timing["scoring"], 1e-9),
-        resumed_from,
-        stopped,
-        log,
-    )

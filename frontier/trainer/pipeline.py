@@ -8,32 +8,25 @@ every file is written and listed in the manifest; any failure removes the partia
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from frontier.api.resource import ClassifierModel
 from frontier.api.spec import CandidateSpec, ClassifierModelSpec
-from frontier.artifact import (
-    PREDICTIONS,
-    ArtifactManifest,
-    describe_files,
-    publish_atomically,
-    read_manifest,
-    write_manifest,
-)
+from frontier.artifact import ArtifactManifest, publish_atomically, read_manifest
 from frontier.data import data, sampling
 from frontier.data.data import TrainingData
 from frontier.errors import DataError, FieldError, SpecError
-from frontier.trainer import card, fingerprint
+from frontier.trainer import fingerprint
+
+if TYPE_CHECKING:  # torch is imported when training starts, not with this module
+    from frontier.trainer.loop import LoopConfig, Splits
+    from frontier.trainer.model_source import LoadedModel
+    from frontier.trainer.runtime import Runtime
 
 PROBE_MAX = 2000
 
@@ -50,7 +43,8 @@ class RunOptions:
     resume: bool = False
     stop_after_steps: int | None = None
     time_budget_s: float | None = None
-    should_stop: Callable[[], bool] | None = None
+    preempt_requested: Callable[[], bool] | None = None
+    """Polled after every optimizer step; True (after SIGTERM) checkpoints and stops the run."""
 
 
 def _candidate(spec: ClassifierModelSpec, name: str) -> CandidateSpec:
@@ -63,17 +57,6 @@ def _candidate(spec: ClassifierModelSpec, name: str) -> CandidateSpec:
 def _with_overrides(spec: ClassifierModelSpec, options: RunOptions) -> ClassifierModelSpec:
     dataset = data.with_sources(spec.dataset, train_uri=options.train_uri, eval_uri=options.eval_uri)
     return spec.model_copy(update={"dataset": dataset})
-
-
-def _libraries(lora: bool) -> dict[str, str]:
-    names = ["torch", "transformers", "tokenizers", "onnx", "onnxruntime", "numpy", "frontier"]
-    versions = {"python": platform.python_version()}
-    for name in [*names, *(["peft"] if lora else [])]:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
 
 
 def train_candidate(
@@ -128,30 +111,38 @@ def _train(
     spec_sha: str,
     out: Path,
     options: RunOptions,
-    runtime: Any,
+    runtime: Runtime,
     base_dir: Path,
 ) -> ArtifactManifest | None:
-    from frontier.trainer import batching, loop, model_source
+    """Fine-tune, then (rank 0) build the artifact from the best checkpoint and publish it at ``out``."""
+    from frontier.trainer import artifact_builder, checkpoint, loop, model_source
 
     hp, labels = cand.hyperparameters, model.spec.labels
     loop.seed_everything(hp.seed)
     loaded = model_source.load_for_training(cand, labels, base_dir)
-
-    def encode(texts: list[str]) -> batching.Encoded:
-        return batching.encode(loaded.tokenizer, texts, hp.max_length, loaded.input_names)
-
-    train, evaluation = training_data.train, training_data.eval
-    probe_rows = sampling.stratified_sample(train.labels, min(len(train), len(evaluation), PROBE_MAX), hp.seed)
-    splits = loop.Splits(
-        encode(train.texts),
-        train.labels,
-        encode([train.texts[i] for i in probe_rows]),
-        train.labels[probe_rows],
-        encode(evaluation.texts),
-        evaluation.labels,
+    splits = _splits(loaded, hp.max_length, hp.seed, training_data)
+    config = _loop_config(
+        cand, fingerprint.run_fingerprint(spec_sha, labels, training_data.describe()), training_data, out, options
     )
-    described = training_data.describe()
-    config = loop.LoopConfig(
+    result = loop.train(loaded.model, splits, labels, config, runtime)
+    if not runtime.is_main:
+        return None
+    checkpoint.load_trainable_state(loaded.model, result.best_state)
+    exportable = model_source.merged_for_export(loaded.model.cpu())
+    run = artifact_builder.RunIdentity(model, cand, spec_sha)
+    inputs = artifact_builder.TrainingInputs(training_data, splits)
+    trained = artifact_builder.TrainedModel(exportable, loaded, result, runtime)
+    return _publish(out, lambda staging: artifact_builder.build(staging, run, inputs, trained))
+
+
+def _loop_config(
+    cand: CandidateSpec, run_fingerprint: str, training_data: TrainingData, out: Path, options: RunOptions
+) -> LoopConfig:
+    """The loop's settings: the candidate's hyperparameters and this run's options."""
+    from frontier.trainer import loop
+
+    hp = cand.hyperparameters
+    return loop.LoopConfig(
         epochs=hp.epochs,
         learning_rate=hp.learning_rate,
         batch_size=hp.batch_size,
@@ -161,29 +152,24 @@ def _train(
         gap_penalty=hp.gap_penalty,
         eval_steps=hp.eval_steps,
         accumulation=hp.gradient_accumulation_steps,
-        fingerprint=fingerprint.run_fingerprint(spec_sha, labels, described),
+        fingerprint=run_fingerprint,
         checkpoint_dir=options.checkpoint_dir or out.with_name(out.name + ".checkpoints"),
         resume=options.resume,
         class_weights=training_data.class_weights,
         stop_after_steps=options.stop_after_steps,
         time_budget_s=options.time_budget_s,
-        should_stop=options.should_stop or (lambda: False),
+        preempt_requested=options.preempt_requested or (lambda: False),
     )
-    result = loop.train(loaded.model, splits, labels, config, runtime)
-    if not runtime.is_main:
-        return None
-    from frontier.trainer import checkpoint
 
-    checkpoint.load_trainable_state(loaded.model, result.best_state)
-    exportable = model_source.merged_for_export(loaded.model.cpu())
+
+def _publish(out: Path, build: Callable[[Path], ArtifactManifest]) -> ArtifactManifest:
+    """``build`` the artifact in ``<out>.partial-<pid>`` and rename it to ``out``; on any failure remove it."""
     staging = out.with_name(f"{out.name}.partial-{os.getpid()}")
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)  # beside out: the final rename stays on one filesystem
     try:
-        manifest = _build_artifact(
-            staging, model, cand, exportable, loaded, splits, training_data, result, spec_sha, runtime
-        )
+        manifest = build(staging)
         publish_atomically(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -191,117 +177,20 @@ def _train(
     return manifest
 
 
-def _build_artifact(
-    staging: Path,
-    model: ClassifierModel,
-    cand: CandidateSpec,
-    exportable: Any,
-    loaded: Any,
-    splits: Any,
-    training_data: TrainingData,
-    result: Any,
-    spec_sha: str,
-    runtime: Any,
-) -> ArtifactManifest:
-    import torch
+def _splits(loaded: LoadedModel, max_length: int, seed: int, training_data: TrainingData) -> Splits:
+    """Tokenize train, the train probe (a stratified sample scored at every checkpoint) and eval."""
+    from frontier.trainer import batching, loop
 
-    from frontier.trainer import batching, evaluation, export, variants
+    def encode(texts: list[str]) -> batching.Encoded:
+        return batching.encode(loaded.tokenizer, texts, max_length, loaded.input_names)
 
-    spec, labels = model.spec, model.spec.labels
-    cpu = torch.device("cpu")
-    fp32 = staging / variants.model_file("fp32")
-    parity_rows = list(range(min(spec.export.parity_samples, len(training_data.eval))))
-    parity_encoded = batching.Encoded(
-        [splits.eval.input_ids[i] for i in parity_rows],
-        [splits.eval.token_type_ids[i] for i in parity_rows] if splits.eval.token_type_ids is not None else None,
-        splits.eval.pad_id,
+    train, evaluation = training_data.train, training_data.eval
+    probe_rows = sampling.stratified_sample(train.labels, min(len(train), len(evaluation), PROBE_MAX), seed)
+    return loop.Splits(
+        encode(train.texts),
+        train.labels,
+        encode([train.texts[i] for i in probe_rows]),
+        train.labels[probe_rows],
+        encode(evaluation.texts),
+        evaluation.labels,
     )
-    export.export_onnx(exportable, loaded.input_names, parity_encoded, fp32, spec.export.opset)
-    parity = export.check_parity(
-        exportable,
-        fp32,
-        parity_encoded,
-        cpu,
-        spec.export.parity_tolerance,
-        [training_data.eval.texts[i] for i in parity_rows],
-    )
-    export.save_tokenizer(loaded.tokenizer, staging / "tokenizer")
-    eval_report = evaluation.score(evaluation.torch_logits(exportable, splits.eval, cpu), splits.eval_labels, labels)
-    calibration_rows = sampling.stratified_sample(
-        splits.train_labels, spec.export.int8.calibration_samples, cand.hyperparameters.seed
-    )
-    calibration = batching.Encoded(
-        [splits.train.input_ids[i] for i in calibration_rows],
-        [splits.train.token_type_ids[i] for i in calibration_rows] if splits.train.token_type_ids is not None else None,
-        splits.train.pad_id,
-    )
-    built = variants.build(
-        staging, spec.export, parity, splits.eval, splits.eval_labels, calibration, loaded.input_names, labels
-    )
-    best = result.best
-    summary = {
-        "macro_f1": eval_report["macro_f1"],
-        "accuracy": eval_report["accuracy"],
-        "balanced_accuracy": eval_report["balanced_accuracy"],
-        "best_step": best.step,
-        "best_score": best.score,
-        "train_macro_f1": best.train_macro_f1,
-        "train_samples_per_second": round(result.samples_per_second, 2),
-        "train_seconds": round(result.train_seconds, 1),
-        "parity_max_abs_logit_delta": parity.max_abs_delta,
-    }
-    metrics_doc = {
-        "summary": summary,
-        "eval": eval_report,
-        "best_checkpoint": best.to_json(),
-        "checkpoints": [r.to_json() for r in result.history],
-        "precisions": built.reports,
-        "parity": {
-            "samples": parity.samples,
-            "max_abs_logit_delta": parity.max_abs_delta,
-            "agreement": parity.agreement,
-            "tolerance": spec.export.parity_tolerance,
-        },
-        "training": {
-            "steps": result.steps,
-            "seconds": result.train_seconds,
-            "samples_per_second": result.samples_per_second,
-            "device": str(runtime.device),
-            "threads": runtime.threads,
-            "world_size": runtime.world_size,
-            "resumed_from_step": result.resumed_from_step,
-            "stopped_early": result.stopped_early,
-        },
-    }
-    (staging / "metrics.json").write_text(json.dumps(metrics_doc, indent=2) + "\n")
-    (staging / PREDICTIONS).write_text(json.dumps(built.predictions) + "\n")
-    hyperparameters: dict[str, Any] = cand.hyperparameters.to_wire()
-    if cand.method == "lora":
-        hyperparameters["lora"] = cand.lora_settings.to_wire()
-    manifest = ArtifactManifest(
-        name=model.metadata.name,
-        candidate=cand.name,
-        base_model=cand.base_model,
-        family=cand.family,
-        method=cand.method,
-        pooling=loaded.pooling,
-        labels=list(labels),
-        max_length=cand.hyperparameters.max_length,
-        precisions=built.entries,
-        files={},
-        metrics=summary,
-        hyperparameters=hyperparameters,
-        data=training_data.describe(),
-        libraries=_libraries(cand.method == "lora"),
-        spec_digest=spec_sha,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    notes = [*training_data.notes, *result.log] + ([result.stopped_early] if result.stopped_early else [])
-    (staging / "MODEL_CARD.md").write_text(card.render(manifest, eval_report, notes))
-    manifest.files = describe_files(staging)
-    write_manifest(staging, manifest)
-    print(
-        f"frontier train: exported {', '.join(built.entries)}; parity max |Δlogit| {parity.max_abs_delta:.2e}",
-        file=sys.stderr,
-    )
-    return manifest
