@@ -55,5 +55,10 @@ class ArtifactError(FrontierError):
     """An artifact is incomplete, or a file does not match its manifest's sha256."""
 
 
+class ArtifactMismatch(ArtifactError):
+    """An artifact is not the one its version was recorded with (digest), or a version number would be
+    reused for another artifact. Retrying cannot help."""
+
+
 class ServingError(FrontierError):
     """Triton could not start, load, serve or swap a model."""

@@ -5,7 +5,8 @@ operator) and ``FRONTIER_RESULT_NAMESPACE``. Before exiting 0 the workload write
 ``result.json``:
 
 - a training Job: ``{"artifact": {"uri": "...", "sha256": "<manifest.json digest>"}}``;
-- a benchmark Job: ``{"metrics": {<status.versions[].metrics, camelCase>}}``.
+- a benchmark Job: ``{"metrics": {"<version>": <status.versions[].metrics, camelCase>, ...}}``, one entry per
+  version it measured (the generation's versions and the promoted one, measured together).
 
 Before exiting non-zero on an error of its own, the workload writes
 ``{"error": {"reason": "DataError", "message": "...", "exitCode": 2}}`` (``publish_failure``, best effort:
@@ -87,23 +88,41 @@ def _non_finite(value: Any, where: str) -> str | None:
     return next((found for path, item in items if (found := _non_finite(item, path))), None)
 
 
-def benchmark_metrics(configmap: Mapping[str, Any] | None) -> Metrics:
-    """The metrics a benchmark Job published; every number finite and in range (a ratio in [0, 1], no
-    negative latency, percentiles in order), or ResultError naming the field."""
+def benchmark_metrics(configmap: Mapping[str, Any] | None) -> dict[int, Metrics]:
+    """The metrics a benchmark Job published, per version (``{"metrics": {"<version>": {...}}}``); every
+    number finite and in range (a ratio in [0, 1], no negative latency, percentiles in order), or
+    ResultError naming the field."""
     raw = _payload(configmap).get("metrics")
-    where = _non_finite(raw, "metrics")
-    if where is not None:
-        raise ResultError(f"invalid metrics in {RESULT_KEY}: {where} is not a finite number")
+    if not isinstance(raw, dict) or not raw:
+        raise ResultError(f"{RESULT_KEY} holds no metrics per version")
+    return {_version(key): _metrics(value, f"metrics.{key}") for key, value in raw.items()}
+
+
+def _version(key: str) -> int:
+    if not str(key).isdigit() or int(key) < 1:
+        raise ResultError(f"invalid metrics in {RESULT_KEY}: {key!r} is not a version number")
+    return int(key)
+
+
+def _metrics(raw: Any, where: str) -> Metrics:
+    bad = _non_finite(raw, where)
+    if bad is not None:
+        raise ResultError(f"invalid metrics in {RESULT_KEY}: {bad} is not a finite number")
     try:
         metrics = Metrics.model_validate(raw)
     except ValidationError as error:
-        raise ResultError(f"invalid metrics in {RESULT_KEY}: {_first(error)}") from None
+        raise ResultError(f"invalid metrics in {RESULT_KEY}: {where}.{_first(error)}") from None
     if not metrics.p50_ms <= metrics.p95_ms <= metrics.p99_ms:
         raise ResultError(
-            f"invalid metrics in {RESULT_KEY}: metrics.p50Ms <= metrics.p95Ms <= metrics.p99Ms does not hold "
+            f"invalid metrics in {RESULT_KEY}: {where}.p50Ms <= p95Ms <= p99Ms does not hold "
             f"({metrics.p50_ms}, {metrics.p95_ms}, {metrics.p99_ms})"
         )
     return metrics
+
+
+def benchmark_payload(metrics: Mapping[int, Metrics]) -> dict[str, Any]:
+    """What a benchmark Job publishes: every contender's metrics, by version number."""
+    return {"metrics": {str(version): m.to_wire() for version, m in sorted(metrics.items())}}
 
 
 MAX_FAILURE_MESSAGE = 4096

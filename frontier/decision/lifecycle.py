@@ -127,6 +127,14 @@ def record_metrics(
     return set_state(status, number, state, metrics=metrics, reason=None, message=None)
 
 
+def remeasure(status: ClassifierModelStatus, number: int, metrics: Metrics) -> ClassifierModelStatus:
+    """A fresh measurement of a version already measured (the promoted one, beside its challengers)."""
+    version = status.version(number)
+    if version is None:
+        raise KeyError(f"no version {number} in status")
+    return set_state(status, number, version.state, metrics=metrics)
+
+
 def reprice(spec: ClassifierModelSpec, status: ClassifierModelStatus) -> ClassifierModelStatus:
     """Each measured version's ``costPer1M`` under ``spec.benchmark.pricing`` as it is now (see ``pricing``)."""
     prices = spec.benchmark.pricing
@@ -182,6 +190,7 @@ def apply_decision(
     generation = current_generation(status) if generation is None else generation
     status = reprice(spec, status)
     pool = [v for v in status.versions if v.spec_generation == generation and v.state in MEASURED and v.metrics]
+    pool += _incumbent_measured_with(status, pool)
     if not pool:
         return status
     policy = policy_of(spec)
@@ -284,6 +293,16 @@ def apply_decision(
             "decision": decision,
         }
     )
+
+
+def _incumbent_measured_with(status: ClassifierModelStatus, pool: list[ModelVersion]) -> list[ModelVersion]:
+    """The promoted version of an earlier generation, when it was measured again beside this pool: the
+    challengers are then compared with it (hysteresis, ties), not with an old number."""
+    promoted = status.version(status.promoted.version) if status.promoted else None
+    if promoted is None or promoted in pool or promoted.metrics is None:
+        return []
+    challengers = {v.version for v in pool}
+    return [promoted] if challengers & set(promoted.metrics.measured_with) else []
 
 
 def _disturbances(pool: list[ModelVersion]) -> str:

@@ -27,6 +27,7 @@ from frontier.decision.work import (
     Benchmark,
     BenchmarkKey,
     Cancel,
+    Contender,
     Event,
     EventReason,
     Failed,
@@ -153,44 +154,82 @@ def _earlier_artifact(status: ClassifierModelStatus, version: ModelVersion) -> M
 
 
 def _benchmarks(p: _Planning) -> None:
-    for v in [v for v in p.status.versions if v.state in AWAITING_BENCHMARK]:
-        assert v.artifact is not None  # Trained means an artifact was recorded
-        key = BenchmarkKey(v.version)
+    """A generation is measured once all its candidates are trained, all its versions together with
+    a fresh measurement of the promoted version (interleaved rounds, ``frontier.serving.rounds``)."""
+    waiting = [v for v in p.status.versions if v.state in AWAITING_BENCHMARK]
+    for generation in sorted({v.spec_generation for v in waiting}):
+        if any(v.spec_generation == generation and v.state in IN_TRAINING for v in p.status.versions):
+            continue  # measure the generation's versions side by side, not one after another
+        versions = [v for v in waiting if v.spec_generation == generation]
+        numbers = [v.version for v in versions]
+        key = BenchmarkKey(generation)
         observed = p.world.of(key)
-        label = f"v{v.version} ({v.candidate}/{v.precision})"
         if observed is None:
-            p.actions.append(Benchmark(key, v.candidate, v.precision, v.spec_generation, v.artifact))
-            p.move([v.version], S.BENCHMARKING, reason=Reason.RUNNING, message=None)
-            p.say(EventReason.BENCHMARK_STARTED, f"{label}: benchmarking through Triton")
+            incumbent = _incumbent(p, numbers)
+            contenders = tuple(_contender(v) for v in [*versions, *([incumbent] if incumbent else [])])
+            p.actions.append(Benchmark(key, contenders, incumbent.version if incumbent else None))
+            p.move(numbers, S.BENCHMARKING, reason=Reason.RUNNING, message=None)
+            together = ", ".join(f"v{c.version}" for c in contenders)
+            p.say(EventReason.BENCHMARK_STARTED, f"generation {generation}: measuring {together} together")
         elif isinstance(observed, Running):
-            p.move([v.version], S.BENCHMARKING, reason=Reason.RUNNING, message=observed.detail or None)
+            p.move(numbers, S.BENCHMARKING, reason=Reason.RUNNING, message=observed.detail or None)
         elif isinstance(observed, Measured):
-            m = observed.metrics
-            p.status = lifecycle.record_metrics(p.spec, p.status, v.version, m)
-            p.say(
-                EventReason.BENCHMARKED,
-                f"{label}: macro-F1 {m.macro_f1:.4f}, p50 {m.p50_ms:.1f} ms, p95 {m.p95_ms:.1f} ms, "
-                f"{m.throughput_rps:.0f} req/s, ${m.cost_per_1m:.4f}/1M",
-            )
+            _measured(p, versions, observed)
         elif isinstance(observed, Failed):
-            p.status = lifecycle.record_failure(p.status, [v.version], observed.reason, observed.message)
-            p.say(EventReason.BENCHMARK_FAILED, f"{label}: {observed.reason}: {observed.message}", True)
+            p.status = lifecycle.record_failure(p.status, numbers, observed.reason, observed.message)
+            p.say(EventReason.BENCHMARK_FAILED, f"generation {generation}: {observed.reason}: {observed.message}", True)
         else:
             raise TypeError(f"{key}: unexpected observation {observed!r}")
+
+
+def _incumbent(p: _Planning, challengers: list[int]) -> ModelVersion | None:
+    """The promoted version, to be measured again beside its challengers (not when it is one of them)."""
+    promoted = p.status.promoted
+    if promoted is None or promoted.version in challengers:
+        return None
+    version = p.status.version(promoted.version)
+    return version if version is not None and version.artifact is not None else None
+
+
+def _contender(v: ModelVersion) -> Contender:
+    assert v.artifact is not None  # Trained (or measured) means an artifact was recorded
+    return Contender(v.version, v.candidate, v.precision, v.spec_generation, v.artifact)
+
+
+def _measured(p: _Planning, versions: list[ModelVersion], observed: Measured) -> None:
+    for v in versions:
+        m = observed.metrics.get(v.version)
+        label = f"v{v.version} ({v.candidate}/{v.precision})"
+        if m is None:
+            message = "the benchmark reported no metrics for this version"
+            p.status = lifecycle.record_failure(p.status, [v.version], Reason.NO_RESULT, message)
+            p.say(EventReason.BENCHMARK_FAILED, f"{label}: {message}", True)
+            continue
+        p.status = lifecycle.record_metrics(p.spec, p.status, v.version, m)
+        p.say(
+            EventReason.BENCHMARKED,
+            f"{label}: macro-F1 {m.macro_f1:.4f}, p50 {m.p50_ms:.1f} ms, p95 {m.p95_ms:.1f} ms, "
+            f"{m.throughput_rps:.0f} req/s, ${m.cost_per_1m:.4f}/1M",
+        )
+    promoted = p.status.promoted
+    fresh = observed.metrics.get(promoted.version) if promoted is not None else None
+    incumbent = p.status.version(promoted.version) if promoted is not None else None
+    if fresh is not None and incumbent is not None and incumbent not in versions and incumbent.metrics != fresh:
+        p.status = lifecycle.remeasure(p.status, incumbent.version, fresh)
+        p.say(EventReason.BENCHMARKED, f"v{incumbent.version} (promoted) measured again beside its challengers")
 
 
 # ------------------------------------------------------------------------------------------ cancellation
 
 
 def _cancel_superseded(p: _Planning) -> None:
-    """Running work no version needs any more: training of an earlier generation, benchmarks of retired
-    versions. Finished work is left alone (its results and logs are the versions' history)."""
-    live = {v.version for v in p.status.versions if v.state != S.RETIRED}
+    """Running work no version needs any more: training and benchmarks of an earlier generation.
+    Finished work is left alone (its results and logs are the versions' history)."""
     for key in p.world.running():
         if isinstance(key, TrainingKey) and key.generation != p.generation:
             why = f"trains for spec generation {key.generation}; the spec now asks for generation {p.generation}"
-        elif isinstance(key, BenchmarkKey) and key.version not in live:
-            why = f"benchmarks v{key.version}, retired by the spec change to generation {p.generation}"
+        elif isinstance(key, BenchmarkKey) and key.generation != p.generation:
+            why = f"benchmarks spec generation {key.generation}; the spec now asks for generation {p.generation}"
         else:
             continue
         p.actions.append(Cancel(key, why))
@@ -215,7 +254,9 @@ def _serving(p: _Planning, before: ClassifierModelStatus) -> None:
     served = p.world.served
     here = promoted is not None and promoted.model_name == p.model_name
     if promoted is not None and here and served.known and served.version != promoted.version:
-        p.actions.append(Promote(promoted.version, served.version))
+        chosen = p.status.version(promoted.version)
+        what = _contender(chosen) if chosen is not None and chosen.artifact is not None else None
+        p.actions.append(Promote(promoted.version, served.version, what))
     never = {v.version for v in p.status.versions if v.state in NEVER_SERVED}
     serving_now = {promoted.version} if promoted is not None else set()
     p.actions.extend(Unload(n) for n in sorted(served.loaded & never - serving_now))

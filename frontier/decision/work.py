@@ -29,9 +29,10 @@ class TrainingKey:
 
 @dataclass(frozen=True, order=True)
 class BenchmarkKey:
-    """One version's benchmark (a benchmark Job, an in-process measurement)."""
+    """One generation's benchmark: its versions and the promoted one, measured together in interleaved
+    rounds (a benchmark Job, an in-process measurement)."""
 
-    version: int
+    generation: int
 
 
 WorkKey = TrainingKey | BenchmarkKey
@@ -54,7 +55,8 @@ class Trained:
 
 @dataclass(frozen=True)
 class Measured:
-    metrics: Metrics
+    metrics: Mapping[int, Metrics]
+    """Per version number: every contender of the benchmark."""
 
 
 @dataclass(frozen=True)
@@ -112,20 +114,43 @@ class Train:
 
 
 @dataclass(frozen=True)
-class Benchmark:
-    key: BenchmarkKey
+class Contender:
+    """A version to measure: what to publish and where its eval rows come from."""
+
+    version: int
     candidate: str
     precision: Precision
     generation: int
     artifact: Artifact
 
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "candidate": self.candidate,
+            "precision": self.precision,
+            "generation": self.generation,
+            "artifact": self.artifact.to_wire(),
+        }
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Measure ``contenders`` together: the generation's versions and, when one is promoted, a fresh
+    measurement of it (``incumbent``), so a challenger is never compared with an old number."""
+
+    key: BenchmarkKey
+    contenders: tuple[Contender, ...]
+    incumbent: int | None = None
+
 
 @dataclass(frozen=True)
 class Promote:
-    """Make the stable name serve ``version`` (``previous``: what it served, None for nothing/unknown)."""
+    """Make the stable name serve ``version`` (``previous``: what it served, None for nothing/unknown).
+    ``contender`` says what the version is, for an executor that may have to publish it first."""
 
     version: int
     previous: int | None
+    contender: Contender | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

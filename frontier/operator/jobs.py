@@ -1,6 +1,6 @@
 """Pure builders of what the operator creates: batch/v1 Jobs, their ConfigMaps and names. No I/O.
 
-Names are deterministic (``<model>-<candidate>-g<generation>-<tag>-train``, ``<model>-v<version>-<tag>-bench``),
+Names are deterministic (``<model>-<candidate>-g<generation>-<tag>-train``, ``<model>-g<generation>-<tag>-bench``),
 so a restarted operator finds the Jobs it created instead of creating them twice. ``<tag>`` is a short
 hash of the owner's uid: ``sentiment-fast``/``minilm`` and ``sentiment``/``fast-minilm`` would otherwise
 both be ``sentiment-fast-minilm-g1-train``, and a re-created resource would find its predecessor's Jobs.
@@ -14,6 +14,8 @@ termination message is needed, and a test can play the Job by writing that Confi
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,7 @@ import yaml
 
 from frontier.api import API_VERSION, KIND
 from frontier.api.spec import CandidateSpec, ClassifierModelSpec
-from frontier.api.status import ModelVersion
+from frontier.decision.work import Contender
 from frontier.operator.settings import OperatorSettings
 from frontier.results import ENV_RESULT_CONFIGMAP, ENV_RESULT_NAMESPACE
 
@@ -68,8 +70,8 @@ def train_job_name(target: Target, candidate: str, generation: int) -> str:
     return dns_name(f"{target.name}-{candidate}", f"g{generation}-{tag(target.uid)}-train")
 
 
-def bench_job_name(target: Target, version: int) -> str:
-    return dns_name(target.name, f"v{version}-{tag(target.uid)}-bench")
+def bench_job_name(target: Target, generation: int) -> str:
+    return dns_name(target.name, f"g{generation}-{tag(target.uid)}-bench")
 
 
 def manifest_name(target: Target, generation: int) -> str:
@@ -363,26 +365,26 @@ def train_job(
 
 
 def bench_job(
-    target: Target, spec: ClassifierModelSpec, version: ModelVersion, settings: OperatorSettings
+    target: Target,
+    spec: ClassifierModelSpec,
+    generation: int,
+    contenders: Sequence[Contender],
+    settings: OperatorSettings,
 ) -> dict[str, Any]:
-    if version.artifact is None:
-        raise ValueError(f"v{version.version} has no artifact to benchmark")
+    """One Job measures a generation's versions and the promoted one together (interleaved rounds on
+    one Triton and one load generator); each contender names the exact artifact it publishes."""
     command = [
         "frontier",
         "bench",
         "--manifest",
         MANIFEST_FILE,
-        "--version",
-        str(version.version),
-        "--candidate",
-        version.candidate,
-        "--precision",
-        version.precision,
-        "--artifact",
-        version.artifact.uri,
         "--model-repository",
         spec.serving.model_repository or settings.model_repository,
+        "--owner",
+        target.uid,
     ]
+    for contender in contenders:
+        command += ["--contender", json.dumps(contender.to_wire(), sort_keys=True, separators=(",", ":"))]
     endpoint = spec.serving.endpoint or settings.triton_endpoint
     if endpoint:
         command += ["--endpoint", endpoint]
@@ -390,13 +392,13 @@ def bench_job(
         target,
         spec,
         settings,
-        name=bench_job_name(target, version.version),
+        name=bench_job_name(target, generation),
         role="bench",
-        generation=version.spec_generation,
+        generation=generation,
         command=command,
         candidate=None,
         deadline_s=settings.bench_deadline_s,
-        extra_labels={LABEL_CANDIDATE: version.candidate, LABEL_VERSION: str(version.version)},
+        extra_labels={},
     )
 
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from frontier.api.names import Claim, holder, stable_name, version_model
 from frontier.api.spec import ClassifierModelSpec
-from frontier.api.status import ClassifierModelStatus, Condition, ConditionType, ModelVersion, Phase
+from frontier.api.status import ClassifierModelStatus, Condition, ConditionType, Phase
 from frontier.decision import generations, planner
 from frontier.decision.work import (
     Action,
@@ -30,6 +30,7 @@ from frontier.decision.work import (
     ServingKnown,
     Train,
     TrainingKey,
+    Unload,
     WorkKey,
 )
 from frontier.errors import ServingError
@@ -102,7 +103,7 @@ def target_of(body: JSON) -> jobs.Target:
 def job_name(target: jobs.Target, key: WorkKey) -> str:
     if isinstance(key, TrainingKey):
         return jobs.train_job_name(target, key.candidate, key.generation)
-    return jobs.bench_job_name(target, key.version)
+    return jobs.bench_job_name(target, key.generation)
 
 
 class Executor:
@@ -125,6 +126,8 @@ class Executor:
                 self.promote(action)
             elif isinstance(action, Cancel):
                 self.cancel(action)
+            elif isinstance(action, Unload):
+                self.unload(action)
 
     def _ensure_manifest(self, generation: int) -> None:
         if generation not in self.manifests:
@@ -156,14 +159,9 @@ class Executor:
         self._start(jobs.train_job(target, self.spec, candidate, self.settings), action.key.generation, "train")
 
     def benchmark(self, action: Benchmark) -> None:
-        version = ModelVersion(
-            version=action.key.version,
-            candidate=action.candidate,
-            precision=action.precision,
-            spec_generation=action.generation,
-            artifact=action.artifact,
-        )
-        self._start(jobs.bench_job(self.target, self.spec, version, self.settings), action.generation, "bench")
+        generation = action.key.generation
+        job = jobs.bench_job(self.target, self.spec, generation, action.contenders, self.settings)
+        self._start(job, generation, "bench")
 
     def promote(self, action: Promote) -> None:
         endpoint = endpoint_of(self.spec, self.settings)
@@ -173,6 +171,18 @@ class Executor:
             TritonClient(endpoint).promote(model_name(self.spec, self.target), action.version)
         except ServingError as failure:
             self.triton_error = str(failure)
+
+    def unload(self, action: Unload) -> None:
+        endpoint = endpoint_of(self.spec, self.settings)
+        if not endpoint:
+            return
+        name = version_model(model_name(self.spec, self.target), action.version)
+        try:
+            TritonClient(endpoint).unload_all([name])
+        except ServingError as failure:  # memory not freed yet: the next pass asks again
+            self.events.append(Event("Warning", "UnloadFailed", f"{name}: {failure}"))
+            return
+        self.events.append(Event("Normal", "Unloaded", f"{name}: its version will never serve"))
 
     def cancel(self, action: Cancel) -> None:
         name = job_name(self.target, action.key)

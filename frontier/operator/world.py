@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from frontier import results
+from frontier.api.names import version_model
 from frontier.api.status import ClassifierModelStatus
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
@@ -36,11 +37,13 @@ from frontier.serving.client import TritonClient
 def key_of(job: Mapping[str, Any]) -> WorkKey | None:
     labels = (job.get("metadata") or {}).get("labels") or {}
     role = labels.get(jobs.LABEL_ROLE)
-    generation, version = _number(labels.get(jobs.LABEL_GENERATION)), _number(labels.get(jobs.LABEL_VERSION))
-    if role == "train" and labels.get(jobs.LABEL_CANDIDATE) and generation is not None:
+    generation = _number(labels.get(jobs.LABEL_GENERATION))
+    if generation is None:
+        return None
+    if role == "train" and labels.get(jobs.LABEL_CANDIDATE):
         return TrainingKey(labels[jobs.LABEL_CANDIDATE], generation)
-    if role == "bench" and version is not None:
-        return BenchmarkKey(version)
+    if role == "bench" and not labels.get(jobs.LABEL_VERSION):  # one version's Job: an older operator's
+        return BenchmarkKey(generation)
     return None
 
 
@@ -51,7 +54,7 @@ def awaited(status: ClassifierModelStatus, generation: int) -> set[WorkKey]:
         if v.spec_generation == generation and v.state in IN_TRAINING:
             keys.add(TrainingKey(v.candidate, generation))
         elif v.state in AWAITING_BENCHMARK:
-            keys.add(BenchmarkKey(v.version))
+            keys.add(BenchmarkKey(v.spec_generation))
     return keys
 
 
@@ -95,10 +98,18 @@ def observe_serving(endpoint: str | None, model_name: str) -> Served:
     if not endpoint:
         return Served(why=ServingKnown.NOT_CONFIGURED)
     try:
-        version = TritonClient(endpoint).served_version(model_name)
+        index = TritonClient(endpoint).repository_index()  # one call: the stable name and every version model
     except ServingError as error:  # unreachable, past its deadline, or a reply that is not Triton's
         return Served(why=ServingKnown.UNAVAILABLE, message=str(error))
-    return Served(version=version)
+    ready = [e for e in index if e.get("state") == "READY" and str(e.get("version") or "").isdigit()]
+    stable = sorted(int(e["version"]) for e in ready if e.get("name") == model_name)
+    prefix = version_model(model_name, 0)[:-1]  # "<m>__v"
+    loaded = {
+        int(name[len(prefix) :])
+        for e in ready
+        if (name := str(e.get("name"))).startswith(prefix) and name[len(prefix) :].isdigit()
+    }
+    return Served(version=stable[0] if len(stable) == 1 else None, loaded=frozenset(loaded))
 
 
 def world(

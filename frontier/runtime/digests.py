@@ -50,3 +50,8 @@ def benchmark_digest(spec: ClassifierModelSpec, artifact_sha256: str, precision:
             "guardrails": spec.promotion.guardrails.to_wire(),
         }
     )
+
+
+def group_digest(members: list[str]) -> str:
+    """A generation's versions measured together: the benchmark digests of its members."""
+    return _digest(sorted(members))

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Protocol
 
 from frontier import artifact as artifacts
+from frontier.api.names import version_model
 from frontier.api.resource import ClassifierModel
 from frontier.api.spec import CandidateSpec
-from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, VersionState
+from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, ModelVersion, VersionState
 from frontier.data.evaluation import EvalRows, benchmark_rows
 from frontier.decision import generations, planner
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
@@ -40,6 +41,7 @@ from frontier.decision.work import (
 from frontier.errors import ArtifactError, FrontierError, ServingError
 from frontier.runtime import digests, training
 from frontier.runtime.workdir import Workdir
+from frontier.serving import rounds
 
 MAX_PASSES = 50  # each pass finishes its actions; a lifecycle settles in a handful
 
@@ -49,7 +51,7 @@ class Serving(Protocol):
 
     def publish(self, artifact: Path, precision: str, version: int) -> None: ...
 
-    def benchmark(self, version: int, texts: list[str], labels: list[int], reference: list[int] | None) -> Metrics: ...
+    def measure(self, contenders: list[rounds.Contender]) -> dict[int, Metrics]: ...
 
     def promote(self, version: int) -> None: ...
 
@@ -82,6 +84,7 @@ class LocalExecutor:
         self.serving_factory = serving_factory
         self.serving: Serving | None = None
         self.failures: dict[WorkKey, Failed] = {}
+        self.measured: dict[WorkKey, Measured] = {}
         self.eval_rows: dict[int, EvalRows] = {}
 
     # ------------------------------------------------------------------------------ observe
@@ -91,14 +94,22 @@ class LocalExecutor:
             key = TrainingKey(candidate.name, generation)
             if key not in work and (trained := self._artifact(candidate)) is not None:
                 work[key] = trained
-        for v in status.versions:
-            bench = BenchmarkKey(v.version)
-            if v.state in AWAITING_BENCHMARK and v.artifact is not None and bench not in work:
-                cached = self.workdir.cached_metrics(self._benchmark_digest(v.artifact, v.precision))
-                if cached is not None:
-                    self.say(f"[v{v.version}] reusing its benchmark (same artifact and settings)")
-                    work[bench] = Measured(cached)
+        work.update(self.measured)
+        for g in {v.spec_generation for v in status.versions if v.state in AWAITING_BENCHMARK}:
+            bench = BenchmarkKey(g)
+            group = [v for v in status.versions if v.spec_generation == g and v.state != VersionState.FAILED]
+            if bench in work or not all(v.state in AWAITING_BENCHMARK for v in group):
+                continue  # a generation is measured as a whole, once all of it is trained
+            cached = self.workdir.cached_group(self._group_digest(group))
+            if cached is not None:  # a re-run: this generation was measured already, together
+                self.say(f"generation {g}: reusing its benchmark (same artifacts and settings)")
+                work[bench] = Measured(cached)
         return World(work=work, served=Served(version=self._served()))
+
+    def _group_digest(self, versions: list[ModelVersion]) -> str:
+        return digests.group_digest(
+            [self._benchmark_digest(v.artifact, v.precision) for v in versions if v.artifact is not None]
+        )
 
     def _awaiting_training(self, status: ClassifierModelStatus, generation: int) -> list[CandidateSpec]:
         settled = {
@@ -119,7 +130,7 @@ class LocalExecutor:
             elif isinstance(action, Benchmark):
                 self.benchmark(action)
             elif isinstance(action, Promote):
-                self.start_serving().promote(action.version)
+                self.promote(action)
             # Cancel: nothing runs here in the background (every action finished before this pass).
             # Unload: never planned here (observe reports no loaded versions): this run's Triton, and
             # what it loaded, ends with the run.
@@ -167,23 +178,42 @@ class LocalExecutor:
             self.failures[action.key] = Failed(Reason.TRAINING_FAILED, f"{out}: no complete artifact after training")
 
     def benchmark(self, action: Benchmark) -> None:
-        label = f"v{action.key.version} {action.candidate}/{action.precision}"
-        path = Path(action.artifact.uri.removeprefix("file://"))
+        """Publish every contender and measure them together through this run's Triton."""
+        together = ", ".join(f"v{c.version} {c.candidate}/{c.precision}" for c in action.contenders)
         try:
             serving = self.start_serving()
-            serving.publish(path, action.precision, action.key.version)
-            seed = self.spec.candidate(action.candidate).hyperparameters.seed
-            rows = self.eval_rows.get(seed) or self.eval_rows.setdefault(
-                seed, benchmark_rows(self.spec, seed, self.base_dir())
-            )
-            reference = artifacts.reference_predictions(path, action.precision, len(rows.texts))
-            self.say(f"[{label}] benchmarking through Triton ({len(rows.texts)} eval texts)")
-            metrics = serving.benchmark(action.key.version, rows.texts, rows.labels, reference)
+            contenders = []
+            for c in action.contenders:
+                path = Path(c.artifact.uri.removeprefix("file://"))
+                serving.publish(path, c.precision, c.version)
+                rows = self.rows(self.spec.candidate(c.candidate).hyperparameters.seed)
+                reference = artifacts.reference_predictions(path, c.precision, len(rows.texts))
+                model = version_model(self.model.model_name, c.version)
+                contenders.append(rounds.Contender(c.version, model, rows.texts, rows.labels, reference))
+            self.say(f"benchmarking through Triton, together in interleaved rounds: {together}")
+            measured = serving.measure(contenders)
         except (ServingError, ArtifactError) as error:
-            self.say(f"[{label}] failed: {error}")
+            self.say(f"benchmark of {together} failed: {error}")
             self.failures[action.key] = Failed(Reason.BENCHMARK_FAILED, str(error))
             return
-        self.workdir.cache_metrics(self._benchmark_digest(action.artifact, action.precision), metrics)
+        ours = [c for c in action.contenders if c.version != action.incumbent]
+        key = digests.group_digest([self._benchmark_digest(c.artifact, c.precision) for c in ours])
+        self.workdir.cache_group(key, measured)
+        self.measured[action.key] = Measured(measured)
+
+    def promote(self, action: Promote) -> None:
+        """Serve the version under the stable name; published first when this repository lacks it (its
+        measurement came from the work directory, or the stable name changed)."""
+        serving = self.start_serving()
+        if action.contender is not None:
+            c = action.contender
+            serving.publish(Path(c.artifact.uri.removeprefix("file://")), c.precision, c.version)
+        serving.promote(action.version)
+
+    def rows(self, seed: int) -> EvalRows:
+        if seed not in self.eval_rows:
+            self.eval_rows[seed] = benchmark_rows(self.spec, seed, self.base_dir())
+        return self.eval_rows[seed]
 
     def _benchmark_digest(self, artifact: Artifact, precision: str) -> str:
         return digests.benchmark_digest(self.spec, artifact.sha256, precision)

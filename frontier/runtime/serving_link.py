@@ -14,6 +14,7 @@ from frontier.api.resource import ClassifierModel
 from frontier.api.status import Metrics
 from frontier.runtime.workdir import Workdir
 from frontier.serving.local import LocalServing
+from frontier.serving.rounds import Contender
 
 
 class TritonServing:
@@ -38,9 +39,6 @@ class TritonServing:
     def __enter__(self) -> TritonServing:
         self.local.start()
         self.say(f"Triton ready at {self.url} (log {self.local.triton.log_path})")
-        promoted = self.local.promoted()
-        if promoted is not None:
-            self.say(f"stable name {self.local.repository.model_name!r} serves v{promoted} again")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -55,15 +53,9 @@ class TritonServing:
             self.local.publish(artifact, precision, version)
         self.loaded.add(version)
 
-    def benchmark(self, version: int, texts: list[str], labels: list[int], reference: list[int] | None) -> Metrics:
-        return self.local.benchmark(
-            version,
-            texts,
-            labels,
-            reference,
-            self.spec.benchmark,
-            self.spec.labels,
-            self.spec.promotion.guardrails.max_p95_ms,
+    def measure(self, contenders: list[Contender]) -> dict[int, Metrics]:
+        return self.local.measure(
+            contenders, self.spec.benchmark, self.spec.labels, self.spec.promotion.guardrails.max_p95_ms
         )
 
     def promoted(self) -> int | None:

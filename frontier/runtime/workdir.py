@@ -2,7 +2,8 @@
 
     <workdir>/status.json            the resource's status, same shape as in the cluster
     <workdir>/artifacts/<cand>-<digest>/   one artifact per distinct training input
-    <workdir>/benchmarks/<digest>.json     one result per distinct (artifact, precision, benchmark) input
+    <workdir>/benchmarks/group-<digest>.json   one measurement per generation measured together (its
+                                     versions' artifacts, precisions and benchmark settings)
     <workdir>/model-repository/      the Triton model repository
     <workdir>/logs/                  training logs and the Triton log
     <workdir>/report.html, pareto.png
@@ -57,9 +58,14 @@ class Workdir:
     def write_status(self, status: ClassifierModelStatus) -> None:
         write_text_atomically(self.status_file, json.dumps(status.to_wire(), indent=2) + "\n")
 
-    def cached_metrics(self, key: str) -> Metrics | None:
-        path = self.benchmarks / f"{key}.json"
-        return Metrics.model_validate_json(path.read_text()) if path.is_file() else None
+    def cached_group(self, key: str) -> dict[int, Metrics] | None:
+        """A generation's measurement (its versions and the promoted one, measured together)."""
+        path = self.benchmarks / f"group-{key}.json"
+        if not path.is_file():
+            return None
+        raw = json.loads(path.read_text())
+        return {int(version): Metrics.model_validate(m) for version, m in raw.items()}
 
-    def cache_metrics(self, key: str, metrics: Metrics) -> None:
-        write_text_atomically(self.benchmarks / f"{key}.json", json.dumps(metrics.to_wire(), indent=2) + "\n")
+    def cache_group(self, key: str, measured: dict[int, Metrics]) -> None:
+        text = json.dumps({str(v): m.to_wire() for v, m in sorted(measured.items())}, indent=2)
+        write_text_atomically(self.benchmarks / f"group-{key}.json", text + "\n")

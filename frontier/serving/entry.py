@@ -1,29 +1,34 @@
-"""``frontier bench``: benchmark one published version through a running Triton (the benchmark Job).
+"""``frontier bench``: measure published versions through a running Triton, together (the benchmark Job).
+
+The operator's benchmark Job measures a generation's versions and the promoted one in interleaved rounds
+(``frontier.serving.rounds``), each contender naming the exact artifact it was recorded with:
+
+    frontier bench --manifest /etc/frontier/manifest.yaml --model-repository /frontier/models \\
+        --endpoint http://triton:8000 --owner <uid> \\
+        --contender '{"version": 3, "candidate": "minilm", "precision": "int8", "generation": 2,
+                      "artifact": {"uri": "file:///frontier/artifacts/...", "sha256": "..."}}' ...
+
+For each contender it checks that the artifact's ``manifest.json`` has the recorded sha256
+(``ArtifactMismatch`` otherwise: a version is exactly the artifact in its status), publishes that
+precision as the version (checksums verified; a version directory another incarnation left is
+replaced, one of this incarnation with another artifact is refused) and loads it; then measures all of
+them together and reports ``{"metrics": {"<version>": Metrics}}`` through the Job's result ConfigMap
+(``frontier.results``) and ``--out``.
+
+By hand, one version already loaded (``<modelName>__v<N>``), with the same measurement:
 
     frontier bench --manifest model.yaml --version 3 --url triton.frontier:8000 \\
-        [--eval-uri data/test.jsonl] [--predictions artifact/predictions.json --precision int8] \\
+        [--candidate c] [--eval-uri data/test.jsonl] [--predictions artifact/predictions.json --precision int8] \\
         --out metrics.json [--report report.json]
 
-As the operator's benchmark Job it is also handed the artifact and the model repository:
-
-    frontier bench --manifest /etc/frontier/manifest.yaml --version 3 --candidate c --precision int8 \\
-        --artifact file:///frontier/artifacts/... --model-repository /frontier/models --endpoint http://triton:8000
-
-then it first publishes that precision of the artifact as version 3 (checksums verified) and loads it, reads
-the trainer's predictions from the artifact, and reports the Metrics to the operator through its result
-ConfigMap (``frontier.results``) as well as ``--out`` when given.
-
-The version's own Triton model (``<modelName>__v<N>``) must be loaded. The eval rows are the ones
-``frontier run`` scores (``frontier.data.evaluation.benchmark_rows``): the candidate's own eval split as its
-training run made it (``dataset.eval``, or ``evalFraction`` held out of train, with the candidate's seed;
-``maxEvalSamples`` applied), then the first ``benchmark.evalSamples``. ``--eval-uri`` replaces the eval
-source as it does for ``frontier train``. Relative data URIs resolve against ``--data-root``, else
-``$FRONTIER_DATA_ROOT``, else the manifest's directory. ``--out`` receives the ``Metrics`` (camelCase, as in
-``status.versions[].metrics``); ``--report`` the per-concurrency details and the load generator's own CPU.
-Exit status 0 when measured (even with failed requests: they are counted in ``errors``), 2 on bad input
-(the manifest, ``--candidate`` or the eval data: retrying cannot help), 1 when the benchmark could not run.
-As the operator's benchmark Job, a failure is also reported through the result ConfigMap
-(``frontier.results.publish_failure``: the error's name, its message and the exit code).
+The eval rows are the ones ``frontier run`` scores (``frontier.data.evaluation.benchmark_rows``): each
+candidate's own eval split as its training run made it (``dataset.eval``, or ``evalFraction`` held out of
+train, with the candidate's seed; ``maxEvalSamples`` applied), then the first ``benchmark.evalSamples``.
+``--eval-uri`` replaces the eval source as it does for ``frontier train``. Relative data URIs resolve
+against ``--data-root``, else ``$FRONTIER_DATA_ROOT``, else the manifest's directory. Exit status 0 when
+measured (failed requests are counted in ``errors``), 2 on bad input or a mismatched artifact (retrying
+cannot help), 1 when the benchmark could not run; as a Job, a failure is also reported through the result
+ConfigMap (``frontier.results.publish_failure``).
 """
 
 from __future__ import annotations
@@ -31,25 +36,37 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from frontier.errors import DataError, FieldError, FrontierError, ServingError, SpecError
+from frontier.errors import ArtifactMismatch, DataError, FieldError, FrontierError, ServingError, SpecError
 
 if TYPE_CHECKING:
+    from frontier.api.resource import ClassifierModel
     from frontier.api.spec import ClassifierModelSpec
+    from frontier.api.status import Metrics
+    from frontier.serving.benchmark import BenchmarkReport
+    from frontier.serving.rounds import Contender
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", required=True, type=Path, help="the ClassifierModel manifest (YAML)")
-    parser.add_argument("--version", required=True, type=int, help="the version number to benchmark")
+    parser.add_argument(
+        "--contender",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='a version to publish and measure: {"version", "candidate", "precision", "artifact": {"uri", "sha256"}}',
+    )
+    parser.add_argument("--owner", default=None, help="the uid of the ClassifierModel the versions belong to")
+    parser.add_argument("--version", type=int, default=None, help="one version to measure (already loaded)")
     parser.add_argument("--url", "--endpoint", dest="url", default=None, help="Triton's HTTP endpoint, host:port")
-    parser.add_argument("--artifact", default=None, help="publish this artifact's --precision as --version first")
     parser.add_argument("--model-repository", type=Path, default=None, help="the Triton model repository (a path)")
     parser.add_argument(
         "--candidate",
         default=None,
-        help="the candidate the version belongs to: its seed picks the eval split (needed when seeds differ)",
+        help="the candidate --version belongs to: its seed picks the eval split (needed when seeds differ)",
     )
     parser.add_argument(
         "--data-root",
@@ -59,53 +76,125 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--eval-uri", default=None, help="override spec.dataset.eval.uri")
     parser.add_argument("--predictions", type=Path, default=None, help="the artifact's predictions.json")
-    parser.add_argument("--precision", default="fp32", help="which predictions to compare with (agreement)")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the Metrics JSON")
-    parser.add_argument("--report", type=Path, default=None, help="where to write the detailed report JSON")
+    parser.add_argument("--precision", default="fp32", help="which predictions --version is compared with")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the metrics JSON")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="where to write the per-level details and the load generator's CPU"
+    )
 
 
-def _seed(spec: ClassifierModelSpec, candidate: str | None) -> int:
+@dataclass(frozen=True)
+class Wanted:
+    """One version to measure, as the command line names it."""
+
+    version: int
+    candidate: str | None
+    precision: str
+    artifact: Path | None = None
+    sha256: str | None = None
+    predictions: Path | None = None
+
+
+def _seed(spec: ClassifierModelSpec, candidate: str | None, flag: str) -> int:
     """The seed the version's training run split and sampled its eval rows with."""
     if candidate is not None:
         try:
             return spec.candidate(candidate).hyperparameters.seed
         except KeyError as error:
-            raise SpecError([FieldError("--candidate", str(error.args[0]))]) from None
+            raise SpecError([FieldError(flag, str(error.args[0]))]) from None
     seeds = {c.hyperparameters.seed for c in spec.candidates}
     if len(seeds) > 1:
-        raise SpecError(
-            [FieldError("--candidate", "the candidates have different seeds (so different eval rows); name one")]
-        )
+        raise SpecError([FieldError(flag, "the candidates have different seeds (so different eval rows); name one")])
     return seeds.pop()
 
 
-def _publish(args: argparse.Namespace, model: Any, url: str) -> Path | None:
-    """Publish and load the version (the operator's Job); returns the artifact's predictions.json."""
+def _wanted(args: argparse.Namespace) -> list[Wanted]:
+    found = []
+    for i, raw in enumerate(args.contender):
+        flag = f"--contender[{i}]"
+        try:
+            item = json.loads(raw)
+            artifact = item["artifact"]
+            found.append(
+                Wanted(
+                    version=int(item["version"]),
+                    candidate=str(item["candidate"]),
+                    precision=str(item["precision"]),
+                    artifact=Path(str(artifact["uri"]).removeprefix("file://")),
+                    sha256=str(artifact["sha256"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise SpecError([FieldError(flag, f"not a contender ({type(error).__name__}: {error})")]) from None
+    if args.version is not None:
+        found.append(Wanted(args.version, args.candidate, args.precision, predictions=args.predictions))
+    if not found:
+        raise SpecError([FieldError("--contender", "name at least one version to measure (or --version)")])
+    return found
+
+
+def _publish(wanted: Wanted, model: ClassifierModel, args: argparse.Namespace, url: str) -> None:
+    """Check the artifact is the recorded one, publish its precision as the version, load it."""
+    from frontier.artifact import sha256_file
     from frontier.serving.client import TritonClient
     from frontier.serving.repository import ModelRepository
 
+    assert wanted.artifact is not None
     if args.model_repository is None:
-        raise ServingError("--artifact needs --model-repository")
-    artifact = Path(args.artifact.removeprefix("file://"))
+        raise ServingError("publishing a contender needs --model-repository")
+    actual = sha256_file(wanted.artifact / "manifest.json") if (wanted.artifact / "manifest.json").is_file() else None
+    if actual != wanted.sha256:
+        raise ArtifactMismatch(
+            f"v{wanted.version}: {wanted.artifact} has manifest sha256 {actual or 'none (missing)'}, "
+            f"the version was recorded with {wanted.sha256}"
+        )
     repository = ModelRepository(args.model_repository, model.model_name, model.spec.serving)
-    if args.version not in repository.published():
-        repository.publish(artifact, args.precision, args.version)
-    with TritonClient(url) as client:
-        client.load_version(repository, args.version)
-    found = artifact / "predictions.json"
-    return found if found.is_file() else None
+    repository.publish(wanted.artifact, wanted.precision, wanted.version, owner=args.owner)
+    TritonClient(url).load_version(repository, wanted.version)
+
+
+def _contender(wanted: Wanted, model: ClassifierModel, spec: ClassifierModelSpec, base: Path) -> Contender:
+    from frontier.api.names import version_model
+    from frontier.artifact import reference_predictions
+    from frontier.data.evaluation import benchmark_rows
+    from frontier.serving.rounds import Contender
+
+    flag = f"--contender (v{wanted.version})" if wanted.artifact else "--candidate"
+    rows = benchmark_rows(spec, _seed(spec, wanted.candidate, flag), base)
+    source = wanted.predictions or wanted.artifact
+    reference = reference_predictions(source, wanted.precision, spec.benchmark.eval_samples) if source else None
+    model_name = version_model(model.model_name, wanted.version)
+    return Contender(wanted.version, model_name, rows.texts, rows.labels, reference)
+
+
+def measure(args: argparse.Namespace) -> dict[int, BenchmarkReport]:
+    import asyncio
+
+    from frontier.api import resource
+    from frontier.data.data import with_sources
+    from frontier.data.sources import data_root
+    from frontier.serving import rounds
+
+    model = resource.load(args.manifest)
+    spec = model.spec
+    if args.eval_uri:
+        spec = spec.model_copy(update={"dataset": with_sources(spec.dataset, eval_uri=args.eval_uri)})
+    wanted = _wanted(args)
+    url = args.url.removeprefix("http://").removeprefix("https://").rstrip("/")
+    for item in wanted:
+        if item.artifact is not None:
+            _publish(item, model, args, url)
+    base = data_root(args.data_root, args.manifest)
+    contenders = [_contender(item, model, spec, base) for item in wanted]
+    return asyncio.run(
+        rounds.measure_together(
+            url, contenders, spec.labels, spec.benchmark, max_p95_ms=spec.promotion.guardrails.max_p95_ms
+        )
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    import asyncio
-
     from frontier import results
-    from frontier.api import resource
-    from frontier.artifact import reference_predictions
-    from frontier.data.data import with_sources
-    from frontier.data.evaluation import benchmark_rows
-    from frontier.data.sources import data_root
-    from frontier.serving.benchmark import measure
 
     if not args.url:
         message = "no Triton endpoint: pass --url, or set spec.serving.endpoint (or the operator's --triton-endpoint)"
@@ -113,53 +202,40 @@ def main(args: argparse.Namespace) -> int:
         results.publish_failure(ServingError.__name__, message, 1)
         return 1
     try:
-        model = resource.load(args.manifest)
-        spec = model.spec
-        seed = _seed(spec, args.candidate)
-        if args.eval_uri:
-            spec = spec.model_copy(update={"dataset": with_sources(spec.dataset, eval_uri=args.eval_uri)})
-        rows = benchmark_rows(spec, seed, data_root(args.data_root, args.manifest))
-        url = args.url.removeprefix("http://").removeprefix("https://").rstrip("/")
-        predictions = args.predictions
-        if args.artifact:
-            predictions = predictions or _publish(args, model, url)
-        limit = spec.benchmark.eval_samples
-        reference = reference_predictions(predictions, args.precision, limit) if predictions else None
-        report = asyncio.run(
-            measure(
-                url,
-                f"{model.model_name}__v{args.version}",
-                rows.texts,
-                rows.labels,
-                spec.labels,
-                spec.benchmark,
-                max_p95_ms=spec.promotion.guardrails.max_p95_ms,
-                reference=reference,
-            )
-        )
+        reports = measure(args)
     except FrontierError as error:
         print(f"frontier bench: {error}", file=sys.stderr)
-        code = 2 if isinstance(error, SpecError | DataError) else 1
+        code = 2 if isinstance(error, SpecError | DataError | ArtifactMismatch) else 1
         results.publish_failure(type(error).__name__, str(error), code)
         return code
     except Exception as error:  # a bug: say so to the operator, then the traceback
         results.publish_failure(type(error).__name__, str(error), 1)
         raise
+    measured = {version: report.metrics for version, report in reports.items()}
+    payload = results.benchmark_payload(measured)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report.metrics.to_wire(), indent=2) + "\n")
-    results.publish({"metrics": report.metrics.to_wire()})
+        args.out.write_text(json.dumps(payload["metrics"], indent=2) + "\n")
     if args.report is not None:
-        args.report.write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    m = report.metrics
-    print(
-        f"{report.model}: macro-F1 {m.macro_f1:.4f}  accuracy {m.accuracy:.4f}  p50 {m.p50_ms:.1f} ms  "
-        f"p95 {m.p95_ms:.1f} ms  p99 {m.p99_ms:.1f} ms  {m.throughput_rps:.1f} req/s (c={m.concurrency})  "
-        f"${m.cost_per_1m:.4f}/1M  errors {m.errors}"
-    )
-    for level in report.levels:
-        print(
-            f"  c={level.concurrency:<4} p50 {level.p50_ms:7.1f}  p95 {level.p95_ms:7.1f}  p99 {level.p99_ms:7.1f} ms"
-            f"  {level.throughput_rps:7.1f} req/s  errors {level.errors}  client CPU {level.client_cpu_share:.2f} core"
-        )
+        details = {str(v): report.to_json() for v, report in sorted(reports.items())}
+        args.report.write_text(json.dumps(details, indent=2) + "\n")
+    results.publish(payload)
+    for version, report in sorted(reports.items()):
+        print(_line(version, report.metrics))
+        for lv in report.levels:
+            print(
+                f"    c={lv.concurrency:<4} p50 {lv.p50_ms:7.1f}  p95 {lv.p95_ms:7.1f}  p99 {lv.p99_ms:7.1f} ms"
+                f"  {lv.throughput_rps:7.1f} req/s  errors {lv.errors}  client CPU {lv.client_cpu_share:.2f} core"
+            )
     return 0
+
+
+def _line(version: int, m: Metrics) -> str:
+    p50 = m.p50_interval_ms
+    interval = f" [{p50.low:.1f}, {p50.high:.1f}]" if p50 else ""
+    flags = ("" if m.stable else "  not stable") + ("  DISTURBED" if m.disturbed else "")
+    return (
+        f"v{version}: macro-F1 {m.macro_f1:.4f}  p50 {m.p50_ms:.1f}{interval} ms  p95 {m.p95_ms:.1f} ms  "
+        f"p99 {m.p99_ms:.1f} ms  {m.throughput_rps:.1f} req/s (c={m.concurrency})  ${m.cost_per_1m:.4f}/1M  "
+        f"errors {m.errors}  rounds {m.rounds}  others' CPU {m.interference_cores or 0.0:.2f} cores{flags}"
+    )

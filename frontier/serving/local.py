@@ -23,9 +23,10 @@ from types import TracebackType
 from frontier.api.spec import BenchmarkSpec, ServingSpec
 from frontier.api.status import Metrics
 from frontier.serving import swap
-from frontier.serving.benchmark import benchmark_version
 from frontier.serving.client import Prediction, TritonClient
+from frontier.serving.interference import Monitor
 from frontier.serving.repository import ModelRepository, PublishedVersion
+from frontier.serving.rounds import Contender, benchmark_together
 from frontier.serving.server import EmbeddedTriton
 
 
@@ -84,26 +85,17 @@ class LocalServing:
         name = self.repository.model_name if version is None else self.repository.version_model(version)
         return self.client.infer(name, texts)
 
-    def benchmark(
+    def measure(
         self,
-        version: int,
-        texts: Sequence[str],
-        gold: Sequence[int | str],
-        reference: Sequence[int | str] | None,
+        contenders: Sequence[Contender],
         spec: BenchmarkSpec,
         labels: Sequence[str],
         max_p95_ms: float | None = None,
-    ) -> Metrics:
-        return benchmark_version(
-            self.url,
-            self.repository.version_model(version),
-            texts,
-            gold,
-            labels,
-            spec,
-            max_p95_ms=max_p95_ms,
-            reference=reference,
-        )
+    ) -> dict[int, Metrics]:
+        """The versions measured together (``frontier.serving.rounds``), the load generator's and this
+        Triton's processes counted as the measurement's own CPU, not interference."""
+        monitor = Monitor([self.triton.pgid])
+        return benchmark_together(self.url, contenders, labels, spec, max_p95_ms=max_p95_ms, monitor=monitor)
 
     def promote(self, version: int) -> swap.Swap:
         return swap.promote(self.client, self.repository, version)

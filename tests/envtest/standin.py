@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -86,8 +87,14 @@ def train_job(
     return jobs_.train_job_name(target(cluster, namespace, model), candidate, generation)
 
 
-def bench_job(cluster: EnvtestCluster, namespace: str, model: str, version: int) -> str:
-    return jobs_.bench_job_name(target(cluster, namespace, model), version)
+def bench_job(cluster: EnvtestCluster, namespace: str, model: str, generation: int = 1) -> str:
+    return jobs_.bench_job_name(target(cluster, namespace, model), generation)
+
+
+def contenders(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The versions a benchmark Job measures together (its ``--contender`` arguments)."""
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    return [json.loads(command[i + 1]) for i, arg in enumerate(command) if arg == "--contender"]
 
 
 def argument(job: dict[str, Any], flag: str) -> str:
@@ -249,14 +256,12 @@ class JobController:
         uri = argument(job, "--out")
         return {"artifact": {"uri": uri, "sha256": hashlib.sha256(uri.encode()).hexdigest()}}
 
-    @staticmethod
-    def bench_result(metrics: dict[str, float | int]) -> dict[str, Any]:
-        return {"metrics": metrics}
-
     def finish_all(
         self, metrics_of: Callable[[dict[str, Any]], dict[str, Any] | None], roles: tuple[str, ...] = ("train", "bench")
     ) -> int:
-        """Succeed every unfinished Job of ``roles`` once; a bench Job whose ``metrics_of`` is None fails."""
+        """Succeed every unfinished Job of ``roles`` once. A bench Job reports ``metrics_of(contender)`` for
+        each of its contenders (``{"version", "candidate", "precision", "generation", "artifact"}``), and
+        fails when any of them is None."""
         done = 0
         for name, job in self.jobs().items():
             if name in self.finished or role(job) not in roles or (job.get("status") or {}).get("conditions"):
@@ -264,11 +269,11 @@ class JobController:
             if role(job) == "train":
                 self.succeed(job, self.train_result(job))
             elif role(job) == "bench":
-                measured = metrics_of(job)
-                if measured is None:
+                measured = {str(c["version"]): metrics_of(c) for c in contenders(job)}
+                if any(m is None for m in measured.values()):
                     self.fail(job, "DeadlineExceeded", "Job was active longer than specified deadline")
                 else:
-                    self.succeed(job, self.bench_result(measured))
+                    self.succeed(job, {"metrics": measured})
             done += 1
         return done
 

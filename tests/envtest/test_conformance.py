@@ -25,7 +25,7 @@ from frontier.operator.settings import OperatorSettings
 
 from . import manifests
 from .cluster import EnvtestCluster
-from .standin import JobController, RunningOperator, argument, role
+from .standin import JobController, RunningOperator, contenders, role
 
 pytestmark = [pytest.mark.ml, pytest.mark.triton, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -135,12 +135,15 @@ class Replay:
             if name in self.jobs.finished or (job.get("status") or {}).get("conditions"):
                 continue
             labels = job["metadata"]["labels"]
-            candidate, generation = labels["frontier.dev/candidate"], int(labels["frontier.dev/generation"])
             if role(job) == "train":
+                candidate, generation = labels["frontier.dev/candidate"], int(labels["frontier.dev/generation"])
                 self.jobs.succeed(job, {"artifact": self._local(candidate, generation)["artifact"]})
-            else:
-                local = self._local(candidate, generation, argument(job, "--precision"))
-                self.jobs.succeed(job, {"metrics": local["metrics"]})
+            else:  # every contender, the promoted one measured again included, as the local run measured it
+                measured = {
+                    str(c["version"]): self._local(c["candidate"], c["generation"], c["precision"])["metrics"]
+                    for c in contenders(job)
+                }
+                self.jobs.succeed(job, {"metrics": measured})
             answered += 1
         return answered
 

@@ -20,7 +20,7 @@ from frontier.operator.settings import OperatorSettings
 from . import manifests, standin
 from .cluster import ApiError, EnvtestCluster
 from .fake_triton import FakeTriton
-from .standin import JobController, RunningOperator, argument, train_job, wait_for
+from .standin import JobController, RunningOperator, contenders, train_job, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,8 +33,8 @@ MEASURED: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def measured(job: dict[str, Any]) -> dict[str, Any]:
-    base = MEASURED[(argument(job, "--candidate"), argument(job, "--precision"))]
+def measured(contender: dict[str, Any]) -> dict[str, Any]:
+    base = MEASURED[(contender["candidate"], contender["precision"])]
     return {"accuracy": base["macroF1"], "p99Ms": base["p95Ms"] * 1.5, "throughputRps": 100.0, **base}
 
 
@@ -186,8 +186,9 @@ def test_apply_trains_benchmarks_and_promotes(
     assert condition(model, "Degraded")["status"] == "False"
     assert all(v["artifact"]["uri"].startswith("/frontier/artifacts/") for v in by_number.values())
 
-    bench = jobs.jobs()
-    assert len([n for n in bench if n.endswith("-bench")]) == 4
+    bench = [j for n, j in jobs.jobs().items() if n.endswith("-bench")]
+    assert len(bench) == 1  # the generation's four versions measured together, in one Job
+    assert sorted(c["version"] for c in contenders(bench[0])) == [1, 2, 3, 4]
 
     # printer columns, as `kubectl get clm` shows them
     table = cluster.request(
@@ -259,13 +260,18 @@ def test_restart_mid_training_creates_no_duplicate(
     jobs.succeed(first[name], jobs.train_result(first[name]))
     uids = {n: j["metadata"]["uid"] for n, j in jobs.jobs().items()}
     with RunningOperator(settings):
-        wait_for(lambda: len(jobs.jobs()) >= 4, what="bench Jobs of minilm after restart")
+        # minilm's versions are Trained: observed from the Job that finished while the operator was down
+        wait_for(
+            lambda: {v["state"] for v in get(cluster, namespace, "restart")["status"]["versions"]
+                     if v["candidate"] == "minilm"} == {"Trained"},
+            what="minilm Trained after the restart",
+        )
         after = jobs.jobs()
         train = {n: j["metadata"]["uid"] for n, j in after.items() if n.endswith("-train")}
         assert train == uids  # the same two training Jobs, not re-created
         model = drive(jobs, cluster, namespace, "restart")
     final = jobs.jobs()
-    assert len(final) == 2 + 4
+    assert len(final) == 2 + 1  # two training Jobs, one benchmark Job for the generation
     assert model["status"]["promoted"]["version"] in versions(model)
     # the bench Jobs created before the second restart are the ones that finished
     with RunningOperator(settings):
@@ -377,7 +383,7 @@ def test_manual_policy_recommends_and_a_pin_promotes(
     assert status["decision"]["action"] == "pin"
     assert status["observedGeneration"] == 2
     assert {v["specGeneration"] for v in status["versions"]} == {1}  # a pin retrains nothing
-    assert len(jobs.jobs()) == 3
+    assert len(jobs.jobs()) == 2  # one training Job, one benchmark Job: a pin measures nothing again
 
 
 def test_triton_promotion_and_deletion_with_finalizer(
@@ -456,7 +462,12 @@ def test_a_spec_change_cancels_the_jobs_of_the_versions_it_retires(
         headers={"Content-Type": "application/merge-patch+json"},
     )
     wait_for(lambda: set(jobs.jobs()) == {g2}, what="g1 Job deleted, g2 Job created")
-    model = wait_condition(cluster, namespace, "midway", "Training")
+
+    def second_generation() -> dict[str, Any] | None:  # the Training condition was already True
+        model = get(cluster, namespace, "midway")
+        return model if len(versions(model)) == 2 else None
+
+    model = wait_for(second_generation, what="generation 2")
     assert {n: (v["specGeneration"], v["state"]) for n, v in versions(model).items()} == {
         1: (1, "Retired"),
         2: (2, "Training"),

@@ -49,7 +49,7 @@ def test_resources_whose_joined_names_collide_each_train_and_promote_their_own(
     }
 
     def both_ready() -> bool:
-        jobs.finish_all(lambda job: dict(METRICS))
+        jobs.finish_all(lambda contender: dict(METRICS))
         return all(
             condition(get(cluster, namespace, name), "Ready").get("status") == "True"
             for name in ("sentiment-fast", "sentiment")
@@ -130,7 +130,7 @@ def test_a_declared_model_name_another_resource_holds_is_a_conflict_that_touches
         holder_jobs = JobController(cluster, namespace)
 
         def holder_serves() -> bool:
-            holder_jobs.finish_all(lambda job: dict(METRICS))
+            holder_jobs.finish_all(lambda contender: dict(METRICS))
             return triton.loaded.get("shared") == [1]
 
         wait_for(holder_serves, 40, 0.2, what="the holder promoted and served as 'shared'")
@@ -176,3 +176,23 @@ def test_a_manifest_outside_the_admins_policy_gets_a_condition_naming_the_field_
         assert "spec.candidates[0].image" in condition(model, "Degraded")["message"]
         assert condition(model, "Ready")["status"] == "False"
         assert JobController(cluster, namespace).jobs() == {}
+
+
+def test_a_version_that_will_never_serve_is_unloaded_so_triton_does_not_grow(
+    cluster: EnvtestCluster, crd: dict[str, Any], namespace: str, settings: OperatorSettings
+) -> None:
+    with FakeTriton() as triton, RunningOperator(settings):
+        manifest = manifests.valid("lean", serving={"endpoint": triton.url, "modelName": "lean"})
+        cluster.request("POST", manifests.path(namespace), manifest)
+        jobs = JobController(cluster, namespace)
+        triton.loaded["lean__v2"] = [2]  # as its benchmark left it loaded
+        disagreeing = {**METRICS, "agreement": 0.5}  # v2 (int8) disagrees with its fp32 parent: Rejected
+
+        def settled() -> bool:
+            jobs.finish_all(lambda c: dict(METRICS) if c["precision"] == "fp32" else dict(disagreeing))
+            return triton.loaded.get("lean") == [1] and "lean__v2" not in triton.loaded
+
+        wait_for(settled, 40, 0.2, what="v1 served and the rejected v2 unloaded")
+        model = get(cluster, namespace, "lean")
+        assert {v["version"]: v["state"] for v in model["status"]["versions"]} == {1: "Promoted", 2: "Rejected"}
+        assert any(e["reason"] == "Unloaded" for e in events(cluster, namespace, "lean"))

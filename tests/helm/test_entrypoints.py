@@ -9,8 +9,9 @@ import re
 from pathlib import Path
 
 from frontier.api.resource import parse
-from frontier.api.status import Artifact, ModelVersion
+from frontier.api.status import Artifact
 from frontier.cli import VERBS, build_parser
+from frontier.decision.work import Contender
 from frontier.operator import entry, jobs
 from tests.conftest import MINIMAL
 from tests.helm.chart import REPO, operator_arguments, operator_container, render
@@ -44,17 +45,8 @@ def test_the_jobs_the_chart_configures_call_verbs_of_the_cli():
     model = parse(MINIMAL)
     target = jobs.Target(name="tickets", namespace="ns", uid="u", generation=1)
     train = jobs.train_job(target, model.spec, model.spec.candidates[0], settings)
-    version = ModelVersion.model_validate(
-        {
-            "version": 1,
-            "candidate": "minilm",
-            "precision": "fp32",
-            "specGeneration": 1,
-            "state": "Trained",
-            "artifact": Artifact(uri="/frontier/artifacts/x", sha256="0" * 64).to_wire(),
-        }
-    )
-    bench = jobs.bench_job(target, model.spec, version, settings)
+    contender = Contender(1, "minilm", "fp32", 1, Artifact(uri="/frontier/artifacts/x", sha256="0" * 64))
+    bench = jobs.bench_job(target, model.spec, 1, [contender], settings)
     commands = [j["spec"]["template"]["spec"]["containers"][0]["command"] for j in (train, bench)]
     assert [c[:2] for c in commands] == [["frontier", "train"], ["frontier", "bench"]]
     assert {"train", "bench", "operator"} <= set(VERBS)

@@ -25,7 +25,7 @@ from frontier.operator.settings import OperatorSettings
 from tests.envtest import manifests
 from tests.envtest.cluster import EnvtestCluster
 from tests.envtest.fake_triton import FakeTriton
-from tests.envtest.standin import JobController, RunningOperator, argument, train_job, wait_for
+from tests.envtest.standin import JobController, RunningOperator, train_job, wait_for
 from tests.helm.chart import operator_arguments, render
 from tests.helm.install import apply, as_identity, service_account_token, write_kubeconfig
 
@@ -43,8 +43,8 @@ MEASURED = {
 }
 
 
-def measured(job: dict[str, Any]) -> dict[str, Any]:
-    base = MEASURED[(argument(job, "--candidate"), argument(job, "--precision"))]
+def measured(contender: dict[str, Any]) -> dict[str, Any]:
+    base = MEASURED[(contender["candidate"], contender["precision"])]
     return {"accuracy": base["macroF1"], "p99Ms": base["p95Ms"] * 1.5, "throughputRps": 100.0, **base}
 
 

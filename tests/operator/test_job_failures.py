@@ -12,8 +12,8 @@ import pytest
 
 from frontier import results
 from frontier.api import parse
-from frontier.api.status import Artifact, ModelVersion
-from frontier.decision.work import BenchmarkKey, Failed, TrainingKey
+from frontier.api.status import Artifact
+from frontier.decision.work import BenchmarkKey, Contender, Failed, TrainingKey
 from frontier.operator import jobs, world
 from frontier.operator.k8s import Kube
 from frontier.operator.settings import OperatorSettings
@@ -151,11 +151,11 @@ def test_without_a_published_error_the_job_controllers_reason_stands() -> None:
 
 
 def test_a_job_past_its_deadline_failed_for_that_whatever_an_earlier_attempt_published() -> None:
-    labels = {jobs.LABEL_ROLE: "bench", jobs.LABEL_VERSION: "4", jobs.LABEL_GENERATION: "3"}
+    labels = {jobs.LABEL_ROLE: "bench", jobs.LABEL_GENERATION: "3"}
     job = failed_job("b", "DeadlineExceeded", "Job was active longer than specified deadline", **labels)
     published = {"b": {"data": results.encode(results.failure_payload("ServingError", "Triton is down", 1))}}
     observed, kube = observe(job, published)
-    assert world.key_of(job) == BenchmarkKey(4)
+    assert world.key_of(job) == BenchmarkKey(3)
     assert observed.reason == "DeadlineExceeded" and kube.read == []
 
 
@@ -171,16 +171,10 @@ def test_a_failed_job_nobody_waits_for_reads_no_configmap() -> None:
 
 def test_training_and_benchmark_jobs_fail_at_once_on_bad_input_and_ignore_disruptions() -> None:
     s = spec()
-    version = ModelVersion(
-        version=4,
-        candidate="minilm",
-        precision="int8",
-        spec_generation=3,
-        artifact=Artifact(uri="/a", sha256="0" * 64),
-    )
+    contender = Contender(4, "minilm", "int8", 3, Artifact(uri="/a", sha256="0" * 64))
     built = {
         "train": jobs.train_job(TARGET, s, s.candidates[0], OperatorSettings()),
-        "bench": jobs.bench_job(TARGET, s, version, OperatorSettings()),
+        "bench": jobs.bench_job(TARGET, s, 3, [contender], OperatorSettings()),
     }
     for role, job in built.items():
         policy = job["spec"]["podFailurePolicy"]["rules"]

@@ -93,29 +93,36 @@ METRICS = {
 
 
 def _configmap(metrics: Any) -> dict[str, Any]:
-    return {"data": {results.RESULT_KEY: json.dumps({"metrics": metrics})}}
+    """A benchmark Job's result: one measured version, v1."""
+    return {"data": {results.RESULT_KEY: json.dumps({"metrics": {"1": metrics}})}}
 
 
 def test_finite_metrics_in_range_are_read() -> None:
-    assert results.benchmark_metrics(_configmap(METRICS)).macro_f1 == 0.9
+    assert results.benchmark_metrics(_configmap(METRICS))[1].macro_f1 == 0.9
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"macroF1": float("nan")}, "metrics.macroF1 is not a finite number"),
-        ({"p95Ms": float("inf")}, "metrics.p95Ms is not a finite number"),
-        ({"costPer1M": float("-inf")}, "metrics.costPer1M is not a finite number"),
-        ({"maxAbsLogitDelta": "Infinity"}, "metrics.maxAbsLogitDelta is not a finite number"),
-        ({"throughputRps": "NaN"}, "metrics.throughputRps is not a finite number"),
-        ({"extra": {"deep": [1.0, float("nan")]}}, r"metrics.extra.deep\[1\] is not a finite number"),
+        ({"macroF1": float("nan")}, "metrics.1.macroF1 is not a finite number"),
+        ({"p95Ms": float("inf")}, "metrics.1.p95Ms is not a finite number"),
+        ({"costPer1M": float("-inf")}, "metrics.1.costPer1M is not a finite number"),
+        ({"maxAbsLogitDelta": "Infinity"}, "metrics.1.maxAbsLogitDelta is not a finite number"),
+        ({"throughputRps": "NaN"}, "metrics.1.throughputRps is not a finite number"),
+        ({"extra": {"deep": [1.0, float("nan")]}}, r"metrics.1.extra.deep\[1\] is not a finite number"),
         ({"macroF1": 1.5}, "macroF1: Input should be less than or equal to 1"),
         ({"agreement": -0.1}, "agreement: Input should be greater than or equal to 0"),
         ({"p50Ms": -1.0}, "p50Ms: Input should be greater than or equal to 0"),
-        ({"p50Ms": 20.0}, r"metrics.p50Ms <= metrics.p95Ms <= metrics.p99Ms does not hold"),
+        ({"p50Ms": 20.0}, r"metrics.1.p50Ms <= p95Ms <= p99Ms does not hold"),
         ({"errors": -3}, "errors: Input should be greater than or equal to 0"),
     ],
 )
 def test_non_finite_or_out_of_range_metrics_are_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(results.ResultError, match=message):
         results.benchmark_metrics(_configmap({**METRICS, **change}))
+
+
+@pytest.mark.parametrize(("payload", "message"), [({}, "no metrics per version"), ({"v1": METRICS}, "not a version")])
+def test_a_result_that_does_not_name_versions_is_refused(payload: dict[str, Any], message: str) -> None:
+    with pytest.raises(results.ResultError, match=message):
+        results.benchmark_metrics({"data": {results.RESULT_KEY: json.dumps({"metrics": payload})}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -10,7 +11,8 @@ import pytest
 
 from frontier import results
 from frontier.api import parse
-from frontier.api.status import Artifact, ModelVersion
+from frontier.api.status import Artifact
+from frontier.decision.work import Contender
 from frontier.operator import jobs, observe
 from frontier.operator.reconcile import merge_patch
 from frontier.operator.settings import OperatorSettings, from_environment
@@ -43,7 +45,7 @@ def test_names_are_deterministic_and_fit_63_characters() -> None:
     assert len(name) <= 63 and name.endswith("-g12-" + jobs.tag("uid-1") + "-train")
     assert name == jobs.train_job_name(long, "c" * 40, 12)
     assert name != jobs.train_job_name(long, "c" * 39 + "d", 12)
-    assert jobs.bench_job_name(target, 7) == f"sentiment-v7-{jobs.tag('uid-1')}-bench"
+    assert jobs.bench_job_name(target, 7) == f"sentiment-g7-{jobs.tag('uid-1')}-bench"
 
 
 @pytest.mark.parametrize(
@@ -92,15 +94,19 @@ def test_train_job_manifest() -> None:
     assert pod["restartPolicy"] == "Never"
 
 
-def test_bench_job_needs_an_artifact() -> None:
+def test_a_bench_job_measures_its_contenders_together_each_with_its_recorded_artifact() -> None:
     s = spec()
-    version = ModelVersion(version=4, candidate="minilm", precision="int8", spec_generation=3)
-    with pytest.raises(ValueError):
-        jobs.bench_job(TARGET, s, version, OperatorSettings())
-    version = version.model_copy(update={"artifact": Artifact(uri="/a", sha256="0" * 64)})
-    job = jobs.bench_job(TARGET, s, version, OperatorSettings(triton_endpoint="http://triton:8000"))
+    contenders = [
+        Contender(4, "minilm", "int8", 3, Artifact(uri="/a", sha256="0" * 64)),
+        Contender(1, "minilm", "fp32", 1, Artifact(uri="/b", sha256="1" * 64)),  # the promoted one, measured again
+    ]
+    job = jobs.bench_job(TARGET, s, 3, contenders, OperatorSettings(triton_endpoint="http://triton:8000"))
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[:2] == ["frontier", "bench"] and "--endpoint" in command and "int8" in command
+    assert command[:2] == ["frontier", "bench"] and "--endpoint" in command
+    named = [json.loads(command[i + 1]) for i, arg in enumerate(command) if arg == "--contender"]
+    assert [(c["version"], c["artifact"]["sha256"][0]) for c in named] == [(4, "0"), (1, "1")]
+    assert command[command.index("--owner") + 1] == TARGET.uid
+    assert job["metadata"]["name"] == jobs.bench_job_name(TARGET, 3)
 
 
 @pytest.mark.parametrize(

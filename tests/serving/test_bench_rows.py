@@ -20,15 +20,16 @@ from tests.trainer.helpers import LABELS, tiny_rows, write_jsonl
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What ``frontier bench`` hands the benchmark (then it fails as an unreachable Triton would)."""
-    from frontier.serving import benchmark
+    from frontier.serving import rounds
 
     recorded: dict[str, Any] = {}
 
-    async def measure(url: str, model: str, texts: list[str], gold: list[int], *args: Any, **kwargs: Any) -> Any:
-        recorded.update(url=url, model=model, texts=texts, gold=gold, reference=kwargs.get("reference"))
+    async def measure(url: str, contenders: list[rounds.Contender], *args: Any, **kwargs: Any) -> Any:
+        [one] = contenders
+        recorded.update(url=url, model=one.model, texts=one.texts, gold=one.gold, reference=one.reference)
         raise ServingError("no Triton in this test")
 
-    monkeypatch.setattr(benchmark, "measure", measure)
+    monkeypatch.setattr(rounds, "measure_together", measure)
     monkeypatch.delenv("FRONTIER_DATA_ROOT", raising=False)
     return recorded
 
@@ -88,7 +89,7 @@ def test_without_a_data_root_relative_uris_resolve_against_the_manifests_directo
 ) -> None:
     write_jsonl(tmp_path / "data" / "train.jsonl", tiny_rows(20))
     manifest = _manifest(tmp_path, {"train": {"uri": "train.jsonl"}})
-    assert _bench(manifest, "--candidate", "a") == 1
+    assert _bench(manifest, "--candidate", "a") == 2  # bad input: retrying cannot help
     assert not sent
     assert f"{tmp_path / 'models' / 'train.jsonl'}: cannot read: no such file" in capsys.readouterr().err
 
@@ -109,5 +110,5 @@ def test_candidates_with_different_seeds_need_the_candidate_named(
 ) -> None:
     write_jsonl(tmp_path / "models" / "train.jsonl", tiny_rows(20))
     manifest = _manifest(tmp_path, {"train": {"uri": "train.jsonl"}})
-    assert _bench(manifest) == 1
+    assert _bench(manifest) == 2  # bad input: retrying cannot help
     assert "--candidate" in capsys.readouterr().err and not sent

@@ -72,10 +72,11 @@ def test_frontier_bench_writes_the_metrics_of_one_version(
     )
 
     assert code == 0
-    metrics = json.loads(out.read_text())
+    metrics = json.loads(out.read_text())["7"]
     assert set(metrics) >= {"macroF1", "accuracy", "p50Ms", "p95Ms", "p99Ms", "throughputRps", "costPer1M"}
     assert metrics["errors"] == 0 and metrics["agreement"] == 1.0
-    details = json.loads(report.read_text())
+    assert metrics["p50IntervalMs"]["low"] <= metrics["p50Ms"] <= metrics["p50IntervalMs"]["high"]
+    details = json.loads(report.read_text())["7"]
     assert details["scored"] == 16
     assert [lv["concurrency"] for lv in details["levels"]] == [1, 2]
     assert all(0 <= lv["client_cpu_share"] < 2 for lv in details["levels"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from frontier.api.spec import ServingSpec
-from frontier.errors import ArtifactError, ServingError
+from frontier.errors import ArtifactError, ArtifactMismatch
 from frontier.serving import configs
 from frontier.serving.client import TritonClient
 from frontier.serving.repository import ModelRepository
@@ -47,8 +47,11 @@ def test_publishing_again_is_idempotent_but_a_version_number_is_never_reused(art
     manifest = json.loads((other / "manifest.json").read_text())
     manifest["name"] = "another-run"
     (other / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ServingError, match="never reused"):
+    with pytest.raises(ArtifactMismatch, match="never reused"):
         repo.publish(other, "fp32", 1)
+    # A version another incarnation of the resource (another owner uid) left is replaced, never served.
+    repo.publish(other, "fp32", 1, owner="uid-of-the-new-incarnation")
+    assert repo.describe(1).owner == "uid-of-the-new-incarnation" and repo.describe(1).artifact == str(other)
 
 
 def test_a_file_that_does_not_match_its_checksum_is_refused_and_nothing_is_published(
