@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 
 from frontier.api.resource import ClassifierModel
-from frontier.api.status import ClassifierModelStatus, ModelVersion
+from frontier.api.status import ClassifierModelStatus, Interval, Metrics, ModelVersion
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -38,6 +38,18 @@ def plot_front(status: ClassifierModelStatus, percentile: str, path: Path) -> bo
         if v.state == "Rejected":
             colour = "tab:red"
         axes.scatter(x, y, s=60 + 540 * v.metrics.cost_per_1m / biggest, c=colour, alpha=0.7, edgecolors="black")
+        x_span, y_span = _interval(v.metrics, percentile), v.metrics.macro_f1_interval
+        if x_span is not None or y_span is not None:  # how sure each number is: the benchmark's intervals
+            axes.errorbar(
+                x,
+                y,
+                xerr=[[x - x_span.low], [x_span.high - x]] if x_span else None,
+                yerr=[[y - y_span.low], [y_span.high - y]] if y_span else None,
+                fmt="none",
+                ecolor=colour,
+                elinewidth=1,
+                capsize=3,
+            )
         axes.annotate(
             f"v{v.version} {v.candidate}/{v.precision}",
             (x, y),
@@ -52,12 +64,24 @@ def plot_front(status: ClassifierModelStatus, percentile: str, path: Path) -> bo
         axes.plot([p[0] for p in front], [p[1] for p in front], "--", color="tab:blue", linewidth=1)
     axes.set_xlabel(f"latency {percentile} (ms) — lower is better")
     axes.set_ylabel("macro-F1 through Triton — higher is better")
-    axes.set_title("Versions: green promoted, blue Pareto front, red rejected; area ∝ cost/1M")
+    axes.set_title("green promoted, blue Pareto front, red rejected; area ∝ cost/1M; bars: 90% intervals", fontsize=9)
     axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
     return True
+
+
+def _interval(m: Metrics, percentile: str) -> Interval | None:
+    return {"p50": m.p50_interval_ms, "p95": m.p95_interval_ms, "p99": m.p99_interval_ms}[percentile]
+
+
+def _with_interval(value: float | None, interval: Interval | None, spec: str) -> str:
+    if value is None:
+        return "—"
+    if interval is None:
+        return format(value, spec)
+    return f"{format(value, spec)} [{format(interval.low, spec)}, {format(interval.high, spec)}]"
 
 
 def _row(v: ModelVersion, promoted: int | None) -> str:
@@ -68,9 +92,10 @@ def _row(v: ModelVersion, promoted: int | None) -> str:
         v.precision,
         str(v.spec_generation),
         v.state,
-        _fmt(m.macro_f1 if m else None, ".4f"),
+        _with_interval(m.macro_f1 if m else None, m.macro_f1_interval if m else None, ".4f"),
         _fmt(m.accuracy if m else None, ".4f"),
-        _fmt(m.p50_ms if m else None, ".1f"),
+        _with_interval(m.p50_ms if m else None, m.p50_interval_ms if m else None, ".1f")
+        + (" ⚠ disturbed" if m and m.disturbed else ""),
         _fmt(m.p95_ms if m else None, ".1f"),
         _fmt(m.p99_ms if m else None, ".1f"),
         _fmt(m.throughput_rps if m else None, ".1f"),
@@ -97,9 +122,9 @@ def write(model: ClassifierModel, status: ClassifierModelStatus, out_dir: Path) 
         "precision",
         "gen",
         "state",
-        "macro-F1",
+        "macro-F1 [90% interval]",
         "accuracy",
-        "p50 ms",
+        "p50 ms [90% interval]",
         "p95 ms",
         "p99 ms",
         "rps",
