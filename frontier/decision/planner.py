@@ -167,7 +167,8 @@ def _benchmarks(p: _Planning) -> None:
         if observed is None:
             incumbent = _incumbent(p, numbers)
             contenders = tuple(_contender(v) for v in [*versions, *([incumbent] if incumbent else [])])
-            p.actions.append(Benchmark(key, contenders, incumbent.version if incumbent else None))
+            discard = tuple(sorted(v.version for v in p.status.versions if v.state in NEVER_SERVED))
+            p.actions.append(Benchmark(key, contenders, incumbent.version if incumbent else None, discard))
             p.move(numbers, S.BENCHMARKING, reason=Reason.RUNNING, message=None)
             together = ", ".join(f"v{c.version}" for c in contenders)
             p.say(EventReason.BENCHMARK_STARTED, f"generation {generation}: measuring {together} together")

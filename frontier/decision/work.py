@@ -9,9 +9,10 @@ status and the ``Action`` values to carry out. Executors never decide; the plann
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from frontier.api.spec import Precision
 from frontier.api.status import Artifact, Metrics
@@ -141,6 +142,9 @@ class Benchmark:
     key: BenchmarkKey
     contenders: tuple[Contender, ...]
     incumbent: int | None = None
+    discard: tuple[int, ...] = ()
+    """Versions that will never serve again (retired, rejected, failed): their copies in the model
+    repository go, so it does not grow with every generation (the benchmark has the repository at hand)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,37 @@ class Unload:
 
 
 Action = Train | Benchmark | Promote | Cancel | Unload
+
+
+class Executor(Protocol):
+    """What carries the planner's actions out: Kubernetes (``frontier.operator``) or this machine
+    (``frontier.runtime``). Each method is idempotent: planning again plans the same action."""
+
+    def train(self, action: Train) -> None: ...
+
+    def benchmark(self, action: Benchmark) -> None: ...
+
+    def promote(self, action: Promote) -> None: ...
+
+    def cancel(self, action: Cancel) -> None: ...
+
+    def unload(self, action: Unload) -> None: ...
+
+
+def carry_out(actions: Iterable[Action], executor: Executor) -> None:
+    """Each action, in the planner's order, by the executor's method of its kind."""
+    for action in actions:
+        if isinstance(action, Train):
+            executor.train(action)
+        elif isinstance(action, Benchmark):
+            executor.benchmark(action)
+        elif isinstance(action, Promote):
+            executor.promote(action)
+        elif isinstance(action, Cancel):
+            executor.cancel(action)
+        else:
+            executor.unload(action)
+
 
 # ------------------------------------------------------------------------------------------- events
 

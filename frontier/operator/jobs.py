@@ -337,6 +337,9 @@ def _job(
             "activeDeadlineSeconds": deadline_s,
             "podFailurePolicy": pod_failure_policy(role),
             "template": {"metadata": {"labels": job_labels}, "spec": pod_spec},
+            # The declared retention: the Job controller deletes a finished Job (its pods, its logs) after
+            # this long; what it produced is in status and its result ConfigMap.
+            **({"ttlSecondsAfterFinished": settings.job_retention_s} if settings.job_retention_s else {}),
         },
     }
 
@@ -370,6 +373,7 @@ def bench_job(
     generation: int,
     contenders: Sequence[Contender],
     settings: OperatorSettings,
+    discard: Sequence[int] = (),
 ) -> dict[str, Any]:
     """One Job measures a generation's versions and the promoted one together (interleaved rounds on
     one Triton and one load generator); each contender names the exact artifact it publishes."""
@@ -385,6 +389,8 @@ def bench_job(
     ]
     for contender in contenders:
         command += ["--contender", json.dumps(contender.to_wire(), sort_keys=True, separators=(",", ":"))]
+    for version in discard:
+        command += ["--discard", str(version)]
     endpoint = spec.serving.endpoint or settings.triton_endpoint
     if endpoint:
         command += ["--endpoint", endpoint]

@@ -21,7 +21,6 @@ from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, Condition, ConditionType, Phase
 from frontier.decision import generations, planner
 from frontier.decision.work import (
-    Action,
     Benchmark,
     BenchmarkKey,
     Cancel,
@@ -32,6 +31,7 @@ from frontier.decision.work import (
     TrainingKey,
     Unload,
     WorkKey,
+    carry_out,
 )
 from frontier.errors import ServingError
 from frontier.operator import admission, jobs, metrics, world
@@ -116,19 +116,6 @@ class Executor:
         self.conflict: str | None = None
         self.events: list[Event] = []
 
-    def act(self, actions: tuple[Action, ...]) -> None:
-        for action in actions:
-            if isinstance(action, Train):
-                self.train(action)
-            elif isinstance(action, Benchmark):
-                self.benchmark(action)
-            elif isinstance(action, Promote):
-                self.promote(action)
-            elif isinstance(action, Cancel):
-                self.cancel(action)
-            elif isinstance(action, Unload):
-                self.unload(action)
-
     def _ensure_manifest(self, generation: int) -> None:
         if generation not in self.manifests:
             self.kube.create_configmap(jobs.manifest_configmap(self.target, self.spec, generation))
@@ -160,7 +147,7 @@ class Executor:
 
     def benchmark(self, action: Benchmark) -> None:
         generation = action.key.generation
-        job = jobs.bench_job(self.target, self.spec, generation, action.contenders, self.settings)
+        job = jobs.bench_job(self.target, self.spec, generation, action.contenders, self.settings, action.discard)
         self._start(job, generation, "bench")
 
     def promote(self, action: Promote) -> None:
@@ -308,7 +295,7 @@ def reconcile(
     plan = planner.plan(spec, before, observed, now, model_name(spec, target))
     # act
     executor = Executor(kube, target, spec, settings)
-    executor.act(plan.actions)
+    carry_out(plan.actions, executor)
 
     status = plan.status
     events = [Event(e.type, e.reason, e.message) for e in plan.events if e.reason not in ACTION_EVENTS]

@@ -28,6 +28,9 @@ class OperatorSettings:
     backoff_limit: int = 1
     train_deadline_s: int = 6 * 3600
     bench_deadline_s: int = 3600
+    job_retention_s: int | None = 7 * 24 * 3600
+    """How long a finished training or benchmark Job (and its pods and logs) is kept
+    (``ttlSecondsAfterFinished``); its result stays in status. None keeps Jobs until the model is deleted."""
     artifacts: str = "/frontier/artifacts"
     """Artifact root when ``spec.storage.artifacts`` is left out: a path on the PVC (s3:// is not supported yet)."""
     model_repository: str = "/frontier/models"
@@ -109,6 +112,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: Any) -> 
         backoff_limit=_int(get("BACKOFF_LIMIT"), base.backoff_limit),
         train_deadline_s=_int(get("TRAIN_DEADLINE_S"), base.train_deadline_s),
         bench_deadline_s=_int(get("BENCH_DEADLINE_S"), base.bench_deadline_s),
+        job_retention_s=_int(get("JOB_RETENTION_S"), base.job_retention_s or 0) or None,
         artifacts=get("ARTIFACTS") or base.artifacts,
         model_repository=get("MODEL_REPOSITORY") or base.model_repository,
         triton_endpoint=get("TRITON_ENDPOINT") or base.triton_endpoint,

@@ -24,9 +24,9 @@ from frontier.data.evaluation import EvalRows, benchmark_rows
 from frontier.decision import generations, planner
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
-    Action,
     Benchmark,
     BenchmarkKey,
+    Cancel,
     Failed,
     Measured,
     Observed,
@@ -35,8 +35,10 @@ from frontier.decision.work import (
     Train,
     Trained,
     TrainingKey,
+    Unload,
     WorkKey,
     World,
+    carry_out,
 )
 from frontier.errors import ArtifactError, FrontierError, ServingError
 from frontier.runtime import digests, training
@@ -56,6 +58,8 @@ class Serving(Protocol):
     def promote(self, version: int) -> None: ...
 
     def promoted(self) -> int | None: ...
+
+    def discard(self, version: int) -> None: ...
 
     def __enter__(self) -> Serving: ...
 
@@ -123,17 +127,14 @@ class LocalExecutor:
         return self.serving.promoted() if self.serving is not None else None
 
     # ---------------------------------------------------------------------------------- act
-    def act(self, actions: tuple[Action, ...]) -> None:
-        for action in actions:
-            if isinstance(action, Train):
-                self.train(action)
-            elif isinstance(action, Benchmark):
-                self.benchmark(action)
-            elif isinstance(action, Promote):
-                self.promote(action)
-            # Cancel: nothing runs here in the background (every action finished before this pass).
-            # Unload: never planned here (observe reports no loaded versions): this run's Triton, and
-            # what it loaded, ends with the run.
+    # Cancel: nothing runs here in the background (every action finished before the next pass).
+    def cancel(self, action: Cancel) -> None:
+        pass
+
+    # Unload: never planned here (observe reports no loaded versions): this run's Triton, and what it
+    # loaded, ends with the run.
+    def unload(self, action: Unload) -> None:
+        pass
 
     def base_dir(self) -> Path:
         return self.data_root or self.manifest.resolve().parent
@@ -182,6 +183,8 @@ class LocalExecutor:
         together = ", ".join(f"v{c.version} {c.candidate}/{c.precision}" for c in action.contenders)
         try:
             serving = self.start_serving()
+            for version in action.discard:  # never to serve again: out of the repository
+                serving.discard(version)
             contenders = []
             for c in action.contenders:
                 path = Path(c.artifact.uri.removeprefix("file://"))
@@ -264,7 +267,7 @@ class Lifecycle:
             if not plan.actions:
                 self._report()
                 return self.status
-            executor.act(plan.actions)
+            carry_out(plan.actions, executor)
         raise FrontierError(f"the lifecycle did not settle in {MAX_PASSES} passes; status {self.workdir.status_file}")
 
     def _report(self) -> None:

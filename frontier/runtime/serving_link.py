@@ -58,6 +58,14 @@ class TritonServing:
             contenders, self.spec.benchmark, self.spec.labels, self.spec.promotion.guardrails.max_p95_ms
         )
 
+    def discard(self, version: int) -> None:
+        """A version that will never serve again leaves the repository (it was never loaded by this run, or
+        is unloaded first)."""
+        if version in self.loaded:
+            self.local.client.unload_version(self.local.repository, version)
+            self.loaded.discard(version)
+        self.local.repository.remove(version)
+
     def promoted(self) -> int | None:
         return self.local.promoted()
 

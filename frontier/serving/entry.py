@@ -60,6 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='a version to publish and measure: {"version", "candidate", "precision", "artifact": {"uri", "sha256"}}',
     )
     parser.add_argument("--owner", default=None, help="the uid of the ClassifierModel the versions belong to")
+    parser.add_argument(
+        "--discard",
+        action="append",
+        type=int,
+        default=[],
+        metavar="VERSION",
+        help="a version that will never serve again: unload it and remove its copy from the model repository",
+    )
     parser.add_argument("--version", type=int, default=None, help="one version to measure (already loaded)")
     parser.add_argument("--url", "--endpoint", dest="url", default=None, help="Triton's HTTP endpoint, host:port")
     parser.add_argument("--model-repository", type=Path, default=None, help="the Triton model repository (a path)")
@@ -153,6 +161,23 @@ def _publish(wanted: Wanted, model: ClassifierModel, args: argparse.Namespace, u
     TritonClient(url).load_version(repository, wanted.version)
 
 
+def _discard(args: argparse.Namespace, model: ClassifierModel, url: str) -> None:
+    """Versions that will never serve again leave Triton and the repository (the retention of copies)."""
+    from frontier.serving.client import TritonClient
+    from frontier.serving.repository import ModelRepository
+
+    if not args.discard or args.model_repository is None:
+        return
+    repository = ModelRepository(args.model_repository, model.model_name, model.spec.serving)
+    client = TritonClient(url)
+    for version in args.discard:
+        try:
+            client.unload_all(repository.models_of(version))
+        except ServingError as error:  # gone already, or Triton busy: the files go all the same
+            print(f"frontier bench: unloading v{version}: {error}", file=sys.stderr)
+        repository.remove(version)
+
+
 def _contender(wanted: Wanted, model: ClassifierModel, spec: ClassifierModelSpec, base: Path) -> Contender:
     from frontier.api.names import version_model
     from frontier.artifact import reference_predictions
@@ -181,6 +206,7 @@ def measure(args: argparse.Namespace) -> dict[int, BenchmarkReport]:
         spec = spec.model_copy(update={"dataset": with_sources(spec.dataset, eval_uri=args.eval_uri)})
     wanted = _wanted(args)
     url = args.url.removeprefix("http://").removeprefix("https://").rstrip("/")
+    _discard(args, model, url)
     for item in wanted:
         if item.artifact is not None:
             _publish(item, model, args, url)

@@ -132,7 +132,10 @@ def _train(
     run = artifact_builder.RunIdentity(model, cand, spec_sha)
     inputs = artifact_builder.TrainingInputs(training_data, splits)
     trained = artifact_builder.TrainedModel(exportable, loaded, result, runtime)
-    return _publish(out, lambda staging: artifact_builder.build(staging, run, inputs, trained))
+    manifest = _publish(out, lambda staging: artifact_builder.build(staging, run, inputs, trained))
+    # The artifact is published: its checkpoints are no longer a way back to it, only disk on the shared volume.
+    shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
+    return manifest
 
 
 def _loop_config(

@@ -219,6 +219,7 @@ def test_a_generation_is_measured_together_with_a_fresh_measurement_of_the_promo
         [3, 4, 2],
         2,
     )
+    assert benchmark.discard == (1,)  # retired: its copy leaves the model repository
     # The incumbent, measured again beside its challengers, is compared with them (here it stays ahead).
     fresh = {
         n: m.model_copy(update={"measured_with": [k for k in (2, 3, 4) if k != n]})

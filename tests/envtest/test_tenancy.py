@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -196,3 +199,71 @@ def test_a_version_that_will_never_serve_is_unloaded_so_triton_does_not_grow(
         model = get(cluster, namespace, "lean")
         assert {v["version"]: v["state"] for v in model["status"]["versions"]} == {1: "Promoted", 2: "Rejected"}
         assert any(e["reason"] == "Unloaded" for e in events(cluster, namespace, "lean"))
+
+
+class Tarpit:
+    """A server on loopback that accepts and answers one byte every half second, forever."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        self.server.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            while not self.stop.is_set():
+                try:
+                    conn.sendall(b"H")
+                except OSError:
+                    return
+                time.sleep(0.5)
+
+    def __enter__(self) -> Tarpit:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.close()
+
+
+def test_a_model_pointing_at_a_tarpit_does_not_delay_another_reaching_ready(
+    cluster: EnvtestCluster, crd: dict[str, Any], namespace: str, settings: OperatorSettings
+) -> None:
+    with Tarpit() as tarpit, FakeTriton() as triton, RunningOperator(settings):
+        stuck = manifests.valid("stuck", export={"precisions": ["fp32"]}, serving={"endpoint": tarpit.url})
+        cluster.request("POST", manifests.path(namespace), stuck)
+        healthy = manifests.valid("healthy", export={"precisions": ["fp32"]}, serving={"endpoint": triton.url})
+        cluster.request("POST", manifests.path(namespace), healthy)
+        jobs = JobController(cluster, namespace)
+        started = time.monotonic()
+
+        def healthy_ready() -> bool:
+            jobs.finish_all(lambda contender: dict(METRICS))
+            return condition(get(cluster, namespace, "healthy"), "Ready").get("status") == "True"
+
+        wait_for(healthy_ready, 40, 0.2, what="the healthy model Ready")
+        assert time.monotonic() - started < 30  # not held behind the tarpit's calls
+
+        def stuck_says_why() -> dict[str, Any] | None:
+            jobs.finish_all(lambda contender: dict(METRICS))
+            model = get(cluster, namespace, "stuck")
+            return model if condition(model, "Ready").get("reason") == "TritonUnavailable" else None
+
+        model = wait_for(stuck_says_why, 60, 0.5, what="the stuck model's Ready=False (TritonUnavailable)")
+        assert "deadline" in condition(model, "Ready")["message"] or "timed out" in condition(model, "Ready")["message"]

@@ -100,13 +100,23 @@ def test_a_bench_job_measures_its_contenders_together_each_with_its_recorded_art
         Contender(4, "minilm", "int8", 3, Artifact(uri="/a", sha256="0" * 64)),
         Contender(1, "minilm", "fp32", 1, Artifact(uri="/b", sha256="1" * 64)),  # the promoted one, measured again
     ]
-    job = jobs.bench_job(TARGET, s, 3, contenders, OperatorSettings(triton_endpoint="http://triton:8000"))
+    job = jobs.bench_job(TARGET, s, 3, contenders, OperatorSettings(triton_endpoint="http://triton:8000"), [2])
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[:2] == ["frontier", "bench"] and "--endpoint" in command
     named = [json.loads(command[i + 1]) for i, arg in enumerate(command) if arg == "--contender"]
     assert [(c["version"], c["artifact"]["sha256"][0]) for c in named] == [(4, "0"), (1, "1")]
     assert command[command.index("--owner") + 1] == TARGET.uid
     assert job["metadata"]["name"] == jobs.bench_job_name(TARGET, 3)
+    assert command[command.index("--discard") + 1] == "2"  # a retired version's copy leaves the repository
+    assert job["spec"]["ttlSecondsAfterFinished"] == 7 * 24 * 3600  # the declared retention of finished Jobs
+
+
+def test_jobs_are_kept_for_the_declared_retention_or_until_the_model_goes() -> None:
+    s = spec()
+    kept = jobs.train_job(TARGET, s, s.candidates[0], from_environment({"FRONTIER_OPERATOR_JOB_RETENTION_S": "0"}))
+    assert "ttlSecondsAfterFinished" not in kept["spec"]
+    day = jobs.train_job(TARGET, s, s.candidates[0], from_environment({"FRONTIER_OPERATOR_JOB_RETENTION_S": "86400"}))
+    assert day["spec"]["ttlSecondsAfterFinished"] == 86400
 
 
 @pytest.mark.parametrize(

@@ -146,3 +146,8 @@ def test_a_changed_training_spec_adds_versions_and_promotes_among_them(first_run
     assert status["promoted"]["version"] == 3
     assert [h["version"] for h in status["history"]][-2:] == [served, 3]
     assert status["observedGeneration"] == 2
+    # Retention: the old generation's copies left the model repository when the new one was measured, but
+    # for the version that was serving then (the last known-good one).
+    repository = tmp / "work" / "model-repository"
+    for v in by_generation[1]:
+        assert (repository / f"tiny_intents__v{v['version']}").exists() == (v["version"] == served)

@@ -151,4 +151,4 @@ def test_resume_without_a_checkpoint_starts_afresh(decoder_root: Path, tiny_deco
     assert code == 0, stderr
     assert "resumed from" not in stderr
     assert json.loads((out / "metrics.json").read_text())["training"]["resumed_from_step"] is None
-    assert (checkpoints / "last.pt").is_file()  # where a retried (preempted) attempt would resume from
+    assert not checkpoints.exists()  # published: the checkpoints are no way back to anything, only disk

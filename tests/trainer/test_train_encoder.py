@@ -119,8 +119,9 @@ def test_the_model_card_names_model_labels_and_scores(minilm_run: Run) -> None:
         assert fragment in card
 
 
-def test_the_checkpoint_directory_sits_beside_the_artifact(minilm_run: Run) -> None:
-    assert (minilm_run.out.parent / "minilm.checkpoints" / "last.pt").is_file()
+def test_the_checkpoints_beside_the_artifact_are_removed_once_it_is_published(minilm_run: Run) -> None:
+    assert (minilm_run.out / "manifest.json").is_file()
+    assert not (minilm_run.out.parent / "minilm.checkpoints").exists()
 
 
 def test_pkg_uri_resolves_to_the_model_directory_inside_the_package() -> None:
