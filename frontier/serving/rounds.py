@@ -7,9 +7,10 @@ promoted version is always measured afresh next to its challengers. Rounds conti
 contender's p50 interval (``intervals``) is narrower than ``Budget.target_width`` of its value, or the
 budget (``max_rounds``, ``max_seconds``) is spent; ``Metrics.stable`` says which.
 
-Around every slot ``interference.Monitor`` measures what other processes took of the machine. A slot
-taken under more than ``Budget.interference_cores`` is repeated (up to ``retries``); one still disturbed
-is kept and the version marked ``disturbed`` — the intervals carry the noise, the decision names it.
+Around every slot ``interference.Monitor`` measures what other processes took of the machine. A round in
+which any slot was taken under more than ``Budget.interference_cores`` is set aside and measured again, for
+every contender alike (up to ``retries`` rounds; then disturbed rounds count, and the intervals carry the
+noise); a version measured under interference is marked ``disturbed`` either way, and the decision names it.
 
 ``spec.requests`` is the number of requests per version and level over the first ``min_rounds`` rounds;
 quality (macro-F1 with a bootstrap interval over the rows, agreement with the trainer) is scored once per
@@ -52,8 +53,10 @@ class Budget:
     """Stop when every p50 interval is narrower than this share of its p50."""
     max_seconds: float | None = 600.0
     interference_cores: float = 0.5
-    """A slot during which other processes took more CPU than this is repeated."""
-    retries: int = 2
+    """A round during which other processes took more CPU than this, in any slot, is measured again."""
+    retries: int = 4
+    """How many disturbed rounds are set aside and measured again; after that they count (and the
+    versions are marked disturbed either way)."""
 
 
 @dataclass
@@ -127,11 +130,24 @@ async def measure_together(
             _count_errors(state, warm)
 
     per_round = max(10, math.ceil(spec.requests / budget.min_rounds))
-    started, done = time.monotonic(), 0
+    started, done, attempt, set_aside = time.monotonic(), 0, 0, 0
     while True:
-        for state in _rotated(states, done):
-            for level in spec.concurrency:
-                await _slot(url, state, level, workload, per_round, budget, monitor)
+        slots = [
+            await _slot(url, state, level, workload, per_round, monitor)
+            for state in _rotated(states, attempt)
+            for level in spec.concurrency
+        ]
+        attempt += 1
+        disturbed = any(slot.seen.cores > budget.interference_cores for slot in slots)
+        for slot in slots:
+            slot.state.interference.append(slot.seen)
+            slot.state.disturbed_slots += slot.seen.cores > budget.interference_cores
+            _count_errors(slot.state, slot.result)
+        if disturbed and set_aside < budget.retries:
+            set_aside += 1  # a neighbour's burst: the whole round is measured again, for every contender
+            continue
+        for slot in slots:
+            slot.commit()
         done += 1
         if done < budget.min_rounds:
             continue
@@ -150,32 +166,35 @@ async def measure_together(
     return reports
 
 
+@dataclass
+class _Slot:
+    """One contender at one level in one round, and what the rest of the machine did meanwhile."""
+
+    state: _Contending
+    level: int
+    result: loadgen.LoadResult
+    seen: Interference
+
+    def commit(self) -> None:
+        track = self.state.tracks[self.level]
+        track.rounds.append(self.result.latencies_ms)
+        track.throughputs.append(self.result.throughput_rps)
+        track.wall_s += self.result.wall_s
+        track.client_cpu_s += self.result.client_cpu_s
+        track.errors += self.result.errors
+
+
 async def _slot(
     url: str,
     state: _Contending,
     level: int,
     workload: list[loadgen.PreparedRequest],
     requests: int,
-    budget: Budget,
     monitor: Monitor,
-) -> None:
-    """One contender at one level in one round; repeated while the machine is disturbed."""
-    for attempt in range(budget.retries + 1):
-        before = monitor.sample()
-        result = await loadgen.run_load(url, state.contender.model, workload, level, total=requests)
-        seen = Monitor.between(before, monitor.sample())
-        if seen.cores <= budget.interference_cores or attempt == budget.retries:
-            break
-    track = state.tracks[level]
-    track.rounds.append(result.latencies_ms)
-    track.throughputs.append(result.throughput_rps)
-    track.wall_s += result.wall_s
-    track.client_cpu_s += result.client_cpu_s
-    track.errors += result.errors
-    _count_errors(state, result)
-    state.interference.append(seen)
-    if seen.cores > budget.interference_cores:
-        state.disturbed_slots += 1
+) -> _Slot:
+    before = monitor.sample()
+    result = await loadgen.run_load(url, state.contender.model, workload, level, total=requests)
+    return _Slot(state, level, result, Monitor.between(before, monitor.sample()))
 
 
 def _count_errors(state: _Contending, result: loadgen.LoadResult) -> None:

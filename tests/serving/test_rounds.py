@@ -91,7 +91,7 @@ def test_a_cpu_burning_neighbour_does_not_change_the_decision_and_is_named(
     client: TritonClient, twins: ModelRepository, artifact: Path, eval_set: tuple[list[str], list[int]]
 ) -> None:
     quiet = decide(artifact, measure(client, twins, eval_set))
-    neighbour = multiprocessing.get_context("spawn").Process(target=_burn, args=(6.0,))
+    neighbour = multiprocessing.get_context("spawn").Process(target=_burn, args=(4.0,))
     starter = threading.Timer(0.5, neighbour.start)  # during the rounds, not before them
     starter.start()
     try:

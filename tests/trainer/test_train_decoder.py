@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +115,10 @@ def test_the_cli_resumes_with_resume_and_an_explicit_checkpoint_dir(decoder_run:
 
 
 def test_a_checkpoint_of_another_spec_is_not_resumed(decoder_run: Run, tiny_decoder: Path, tmp_path: Path) -> None:
-    shutil.copytree(decoder_run.out.parent / "uninterrupted.checkpoints", tmp_path / "ckpt")
+    # A published run removes its checkpoints: make one as a preempted run leaves it, then change the spec.
+    with pytest.raises(TrainingInterrupted):
+        train_candidate(load(decoder_run.manifest), "tinyqwen", tmp_path / "first", data_root=decoder_run.root,
+                        options=RunOptions(stop_after_steps=2, checkpoint_dir=tmp_path / "ckpt"))
     other = manifest(tmp_path / "other.yaml", [decoder_candidate(tiny_decoder, learningRate=1e-3)],
                      dataset={"train": {"uri": str(decoder_run.root / "train.jsonl")},
                               "eval": {"uri": str(decoder_run.root / "eval.jsonl")}})
