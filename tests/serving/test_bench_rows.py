@@ -112,3 +112,23 @@ def test_candidates_with_different_seeds_need_the_candidate_named(
     manifest = _manifest(tmp_path, {"train": {"uri": "train.jsonl"}})
     assert _bench(manifest) == 2  # bad input: retrying cannot help
     assert "--candidate" in capsys.readouterr().err and not sent
+
+
+def test_a_contender_whose_artifact_is_not_the_recorded_one_fails_with_artifact_mismatch(
+    tmp_path: Path, sent: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from frontier import results
+
+    reported: list[tuple[str, str, int]] = []
+    monkeypatch.setattr(results, "publish_failure", lambda *failure: reported.append(failure) or True)
+    write_jsonl(tmp_path / "models" / "train.jsonl", tiny_rows(20))
+    manifest = _manifest(tmp_path, {"train": {"uri": "train.jsonl"}, "evalFraction": 0.2})
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "manifest.json").write_text("{}")  # another artifact than the one the version records
+    contender = {"version": 3, "candidate": "a", "precision": "fp32", "generation": 1,
+                 "artifact": {"uri": artifact.as_uri(), "sha256": "0" * 64}}
+    code = main(["bench", "--manifest", str(manifest), "--url", "127.0.0.1:9", "--model-repository",
+                 str(tmp_path / "repo"), "--contender", json.dumps(contender)])
+    assert code == 2 and not sent  # nothing published, nothing measured: retrying cannot help
+    assert reported and reported[0][0] == "ArtifactMismatch" and "0000000000" in reported[0][1]
