@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+from frontier.operator.settings import OperatorSettings
+
 from .cluster import EnvtestCluster, running_cluster
+from .standin import JobController, RunningOperator
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "classifiermodel.yaml"
@@ -51,3 +54,28 @@ def namespace(cluster: EnvtestCluster, request: pytest.FixtureRequest) -> str:
     name = f"t{next(_counter)}-{name}".strip("-")[:63].rstrip("-")
     cluster.ensure_namespace(name)
     return name
+
+
+@pytest.fixture
+def settings(cluster: EnvtestCluster, crd: dict[str, Any], namespace: str) -> OperatorSettings:
+    """An operator watching the test's namespace, resyncing often; modules override it when they need to."""
+    return OperatorSettings(
+        namespaces=(namespace,),
+        kubeconfig=str(cluster.kubeconfig),
+        resync_s=2.0,
+        liveness=None,
+        metrics_port=None,
+        worker_image="frontier-worker:test",
+        artifacts="/frontier/artifacts",
+    )
+
+
+@pytest.fixture
+def operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
+    with RunningOperator(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def jobs(cluster: EnvtestCluster, namespace: str) -> JobController:
+    return JobController(cluster, namespace)

@@ -10,7 +10,6 @@ last test the Job's own container command (``frontier train``) runs for real on 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +42,6 @@ def settings(cluster: EnvtestCluster, crd: dict[str, Any], namespace: str, tmp_p
         worker_image="frontier-worker:test",
         artifacts=str(tmp_path / "artifacts"),
     )
-
-
-@pytest.fixture
-def operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
-    with RunningOperator(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def jobs(cluster: EnvtestCluster, namespace: str) -> JobController:
-    return JobController(cluster, namespace)
 
 
 def model(cluster: EnvtestCluster, namespace: str, name: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,30 +35,6 @@ MEASURED: dict[tuple[str, str], dict[str, Any]] = {
 def measured(contender: dict[str, Any]) -> dict[str, Any]:
     base = MEASURED[(contender["candidate"], contender["precision"])]
     return {"accuracy": base["macroF1"], "p99Ms": base["p95Ms"] * 1.5, "throughputRps": 100.0, **base}
-
-
-@pytest.fixture
-def settings(cluster: EnvtestCluster, crd: dict[str, Any], namespace: str) -> OperatorSettings:
-    return OperatorSettings(
-        namespaces=(namespace,),
-        kubeconfig=str(cluster.kubeconfig),
-        resync_s=2.0,
-        liveness=None,
-        metrics_port=None,
-        worker_image="frontier-worker:test",
-        artifacts="/frontier/artifacts",
-    )
-
-
-@pytest.fixture
-def operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
-    with RunningOperator(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def jobs(cluster: EnvtestCluster, namespace: str) -> JobController:
-    return JobController(cluster, namespace)
 
 
 def manifest_name(cluster: EnvtestCluster, namespace: str, model: str = "sentiment", generation: int = 1) -> str:

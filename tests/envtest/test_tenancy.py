@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,20 +21,6 @@ METRICS = {"macroF1": 0.9, "accuracy": 0.9, "p50Ms": 5.0, "p95Ms": 9.0, "p99Ms":
            "costPer1M": 0.3, "agreement": 1.0}
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def settings(cluster: EnvtestCluster, crd: dict[str, Any], namespace: str) -> OperatorSettings:
-    return OperatorSettings(
-        namespaces=(namespace,), kubeconfig=str(cluster.kubeconfig), resync_s=2.0, liveness=None,
-        metrics_port=None, worker_image="frontier-worker:test",
-    )
-
-
-@pytest.fixture
-def operator(settings: OperatorSettings) -> Iterator[RunningOperator]:
-    with RunningOperator(settings) as running:
-        yield running
 
 
 def test_resources_whose_joined_names_collide_each_train_and_promote_their_own(
