@@ -1,8 +1,9 @@
 """Versions measured together: interleaved rounds on one server and one load generator, with intervals.
 
 A decision compares versions; so they are measured side by side, never one after another. Each round
-runs every contender at every concurrency level — A B C, then B C A, then C A B … (the order rotates so
-no version always goes first) — so drift, thermal state and neighbours hit all of them alike, and the
+runs every contender at every concurrency level twice, in mirrored order — A B C C B A, then B C A A C B … (the
+order also rotates) — so linear drift, warm caches of whoever just ran, thermal state and neighbours hit all of
+them alike, and the
 promoted version is always measured afresh next to its challengers. Rounds continue until every
 contender's p50 interval (``intervals``) is narrower than ``Budget.target_width`` of its value, or the
 budget (``max_rounds``, ``max_seconds``) is spent; ``Metrics.stable`` says which.
@@ -132,9 +133,10 @@ async def measure_together(
     per_round = max(10, math.ceil(spec.requests / budget.min_rounds))
     started, done, attempt, set_aside = time.monotonic(), 0, 0, 0
     while True:
-        slots = [
-            await _slot(url, state, level, workload, per_round, monitor)
-            for state in _rotated(states, attempt)
+        order = _rotated(states, attempt)
+        slots = [  # A B C C B A: each contender before and after every other one, so drift and order cancel
+            await _slot(url, state, level, workload, math.ceil(per_round / 2), monitor)
+            for state in [*order, *reversed(order)]
             for level in spec.concurrency
         ]
         attempt += 1

@@ -15,8 +15,10 @@ from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, Versio
 from frontier.artifact import sha256_file
 from frontier.decision import lifecycle
 from frontier.serving.client import TritonClient
+from frontier.serving.interference import Monitor
 from frontier.serving.repository import ModelRepository
 from frontier.serving.rounds import Budget, Contender, benchmark_together
+from frontier.serving.server import EmbeddedTriton
 
 pytestmark = [pytest.mark.ml, pytest.mark.triton]
 
@@ -36,11 +38,12 @@ def twins(repository_root: Path, artifact: Path, client: TritonClient) -> ModelR
 
 
 def measure(
-    client: TritonClient, repository: ModelRepository, eval_set: tuple[list[str], list[int]]
+    client: TritonClient, repository: ModelRepository, eval_set: tuple[list[str], list[int]], triton: EmbeddedTriton
 ) -> dict[int, Metrics]:
     texts, gold = eval_set
     contenders = [Contender(v, repository.version_model(v), texts, gold) for v in (1, 2)]
-    return benchmark_together(client.url, contenders, LABELS, SPEC, budget=BUDGET)
+    monitor = Monitor([triton.pgid])  # Triton's CPU is the measurement's own, not interference
+    return benchmark_together(client.url, contenders, LABELS, SPEC, budget=BUDGET, monitor=monitor)
 
 
 def decide(artifact: Path, measured: dict[int, Metrics]) -> ClassifierModelStatus:
@@ -68,9 +71,13 @@ def decide(artifact: Path, measured: dict[int, Metrics]) -> ClassifierModelStatu
 
 
 def test_two_copies_of_one_model_are_reported_as_tied_never_one_faster(
-    client: TritonClient, twins: ModelRepository, artifact: Path, eval_set: tuple[list[str], list[int]]
+    client: TritonClient,
+    twins: ModelRepository,
+    artifact: Path,
+    eval_set: tuple[list[str], list[int]],
+    triton: EmbeddedTriton,
 ) -> None:
-    measured = measure(client, twins, eval_set)
+    measured = measure(client, twins, eval_set, triton)
     for version, m in measured.items():
         assert m.rounds is not None and m.rounds >= BUDGET.min_rounds
         assert m.p50_interval_ms is not None and m.p50_interval_ms.low <= m.p50_ms <= m.p50_interval_ms.high
@@ -88,14 +95,18 @@ def _burn(seconds: float) -> None:
 
 
 def test_a_cpu_burning_neighbour_does_not_change_the_decision_and_is_named(
-    client: TritonClient, twins: ModelRepository, artifact: Path, eval_set: tuple[list[str], list[int]]
+    client: TritonClient,
+    twins: ModelRepository,
+    artifact: Path,
+    eval_set: tuple[list[str], list[int]],
+    triton: EmbeddedTriton,
 ) -> None:
-    quiet = decide(artifact, measure(client, twins, eval_set))
+    quiet = decide(artifact, measure(client, twins, eval_set, triton))
     neighbour = multiprocessing.get_context("spawn").Process(target=_burn, args=(4.0,))
     starter = threading.Timer(0.5, neighbour.start)  # during the rounds, not before them
     starter.start()
     try:
-        noisy_metrics = measure(client, twins, eval_set)
+        noisy_metrics = measure(client, twins, eval_set, triton)
     finally:
         starter.join()
         neighbour.join()
