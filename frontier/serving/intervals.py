@@ -79,3 +79,10 @@ def macro_f1(y_true: Array, y_pred: Array, num_labels: int, resamples: int = RES
 
 def relative_width(interval: tuple[float, float], centre: float) -> float:
     return (interval[1] - interval[0]) / centre if centre > 0 else float("inf")
+
+
+def at_least(interval: tuple[float, float], centre: float, width: float) -> tuple[float, float]:
+    """``interval``, widened around ``centre`` to at least ``width`` of it: the resolution a measurement
+    claims (differences inside it are not told apart)."""
+    half = centre * width / 2.0
+    return (min(interval[0], centre - half), max(interval[1], centre + half))

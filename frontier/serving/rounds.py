@@ -6,7 +6,9 @@ order also rotates) — so linear drift, warm caches of whoever just ran, therma
 them alike, and the
 promoted version is always measured afresh next to its challengers. Rounds continue until every
 contender's p50 interval (``intervals``) is narrower than ``Budget.target_width`` of its value, or the
-budget (``max_rounds``, ``max_seconds``) is spent; ``Metrics.stable`` says which.
+budget (``max_rounds``, ``max_seconds``) is spent; ``Metrics.stable`` says which. That width is also the
+resolution a latency or throughput is reported with: an interval is never narrower than it (two processes
+of one model on a shared CPU differ by a few percent, a difference no decision should rest on).
 
 Around every slot ``interference.Monitor`` measures what other processes took of the machine. A round in
 which any slot was taken under more than ``Budget.interference_cores`` is set aside and measured again, for
@@ -163,7 +165,15 @@ async def measure_together(
     reports = {}
     for state in states:
         reports[state.contender.version] = await _report(
-            url, state, labels, spec, max_p95_ms, done, stable, [v for v in versions if v != state.contender.version]
+            url,
+            state,
+            labels,
+            spec,
+            max_p95_ms,
+            done,
+            stable,
+            [v for v in versions if v != state.contender.version],
+            budget.target_width,
         )
     return reports
 
@@ -222,6 +232,7 @@ async def _report(
     rounds: int,
     stable: bool,
     others: list[int],
+    resolution: float,
 ) -> BenchmarkReport:
     contender = state.contender
     limit = spec.eval_samples or len(contender.texts)
@@ -245,10 +256,12 @@ async def _report(
     low_rounds = state.tracks[lowest.concurrency].rounds
 
     def interval(q: float) -> Interval:
-        low, high = intervals.percentile(low_rounds, q)
+        value = {50: lowest.p50_ms, 95: lowest.p95_ms, 99: lowest.p99_ms}[int(q)]
+        low, high = intervals.at_least(intervals.percentile(low_rounds, q), value, resolution)
         return Interval(low=low, high=high)
 
-    t_low, t_high = intervals.mean(state.tracks[capacity.concurrency].throughputs)
+    throughputs = intervals.mean(state.tracks[capacity.concurrency].throughputs)
+    t_low, t_high = intervals.at_least(throughputs, capacity.throughput_rps, resolution)
     interference = [s.cores for s in state.interference]
     metrics = Metrics(
         macro_f1=quality.macro_f1,

@@ -32,16 +32,9 @@ POLICY_MESSAGE = "Container train for pod {ns}/{job}-abcde failed with exit code
 
 
 @pytest.fixture
-def settings(cluster: EnvtestCluster, crd: dict[str, Any], namespace: str, tmp_path: Path) -> OperatorSettings:
-    return OperatorSettings(
-        namespaces=(namespace,),
-        kubeconfig=str(cluster.kubeconfig),
-        resync_s=2.0,
-        liveness=None,
-        metrics_port=None,
-        worker_image="frontier-worker:test",
-        artifacts=str(tmp_path / "artifacts"),
-    )
+def settings(settings: OperatorSettings, tmp_path: Path) -> OperatorSettings:
+    """The envtest operator's settings, with artifacts on this test's own disk (the real trainer writes there)."""
+    return settings.with_(artifacts=str(tmp_path / "artifacts"))
 
 
 def model(cluster: EnvtestCluster, namespace: str, name: str) -> dict[str, Any]:

@@ -69,3 +69,13 @@ def test_the_monitor_sees_a_neighbour_burning_a_core() -> None:
 @pytest.mark.parametrize("values", [[5.0], [5.0, 5.0, 5.0]])
 def test_a_mean_of_identical_rounds_is_a_point(values: list[float]) -> None:
     assert intervals.mean(values) == (5.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("interval", "centre", "expected"),
+    [((9.9, 10.1), 10.0, (9.5, 10.5)), ((8.0, 12.0), 10.0, (8.0, 12.0)), ((9.8, 11.0), 10.0, (9.5, 11.0))],
+)
+def test_an_interval_is_never_narrower_than_the_resolution_asked_for(
+    interval: tuple[float, float], centre: float, expected: tuple[float, float]
+) -> None:
+    assert intervals.at_least(interval, centre, 0.10) == pytest.approx(expected)
