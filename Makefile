@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKDIR ?= runs/quickstart
 
-.PHONY: quickstart test lint typecheck envtest install crds
+.PHONY: quickstart test e2e lint typecheck envtest install crds
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ typecheck: install
 
 test: install envtest lint typecheck
 	FRONTIER_REQUIRE_ENVTEST=1 $(BIN)/python -m pytest -q --timeout=900
+
+# Helm install to a promoted model on a real single-node cluster with real pods (root; see README "End to end").
+e2e: install
+	bash .ci/e2e/run.sh
