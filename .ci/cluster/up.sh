@@ -14,18 +14,17 @@
 # Still global: cgroups (kubelet creates /kubepods in each cgroup v1 hierarchy; down.sh removes them) and the
 # Debian packages installed below.
 # Quirks of this VM handled here: no systemd (cgroupfs driver), cgroup v1 hybrid (kubelet failCgroupV1: false),
-# no CAP_SYS_RESOURCE (containerd restrict_oom_score_adj = true), no registry (pause/busybox/python images are
-# built locally as OCI archives and imported with ctr), no internet in the cluster (no DNS; no CoreDNS image).
+# no CAP_SYS_RESOURCE (containerd restrict_oom_score_adj = true), no registry (pause and busybox images are
+# built locally as OCI archives and imported with ctr; the project's images come from .ci/e2e/images.sh), no
+# internet in the cluster; cluster DNS is CoreDNS running as a node daemon (clusterDNS = the node address).
 #
 # Usage: up.sh [all|build|images|start]   (default: all = build + images + start; each step skips finished work)
-#   env: RK_PYTHON=0 skips the Debian/Python image (debootstrap + apt + pip: about 1 minute here).
-# Measured here (2 vCPU): apt 4 s; Go builds 3 min with a warm GOCACHE, ~9.5 min with an empty one;
-#   images ~1 min; start ~16 s (node Ready ~2 s after kubelet starts).
+# Measured here (2 vCPU): apt 4 s; Go builds 3 min with a warm GOCACHE, ~9.5 min with an empty one, CoreDNS 190 s;
+#   start ~13 s (node Ready ~2 s after kubelet starts).
 # Afterwards: $RK/kubectl get nodes        (kubectl wrapper that enters the namespace)
 #             $RK/ctr -n k8s.io images ls  (ctr wrapper)
 #             $RK/nsrun CMD...             (run any command inside the cluster's namespaces, e.g. iptables, ip)
-#             $RK/demo.sh                  (busybox Job, python Job calling the API server, hostNetwork pod)
-#             $RK/down.sh [--purge]
+#             .ci/cluster/down.sh [--purge]
 set -euo pipefail
 RK=${RK:-${TMPDIR:-/tmp}/frontier-cluster}
 KV=1.34.4; SV=0.34.4; EV=3.6.6; CV=1.12.1
@@ -35,7 +34,6 @@ BIN=$CACHE/k8s-$KV; RUN=$RK/run; IMG=$CACHE/images; SRC=$CACHE/src
 SOCK=$RUN/containerd/containerd.sock
 NODE=rk8s-node; NODE_IP=10.88.0.1; POD_CIDR=10.88.0.0/16; SVC_CIDR=10.0.0.0/24
 PREBUILT=${PREBUILT:-${XDG_CACHE_HOME:-$HOME/.cache}/frontier/envtest/k8s-$KV-etcd-$EV}   # an optional ready-built etcd
-PY_PKG=${PY_PKG:-requests}
 log() { echo "[$(date +%T)] $*"; }
 mkdir -p "$RK" "$BIN" "$RUN" "$IMG" "$SRC"
 
@@ -164,35 +162,6 @@ EOF
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$r/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' > "$r/etc/group"
     mkimage localhost/busybox:local "$r" "$IMG/busybox.tar" '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}'
-  fi
-  # python: Debian bookworm minbase (debootstrap) + python3 + pip-installed $PY_PKG
-  if [ "${RK_PYTHON:-1}" != 0 ] && [ ! -f "$IMG/python.tar" ]; then
-    local mirror
-    mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -v security | head -1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    r=$IMG/python-rootfs; rm -rf "$r"
-    t0=$SECONDS; log "debootstrap minbase bookworm from $mirror"
-    debootstrap --variant=minbase bookworm "$r" "$mirror" > "$IMG/debootstrap.log" 2>&1
-    log "debootstrap took $((SECONDS - t0)) s ($(du -sh "$r" | cut -f1))"; echo "debootstrap $((SECONDS - t0))" >> "$RK/build-times.txt"
-    t0=$SECONDS
-    cp /etc/resolv.conf "$r/etc/resolv.conf"
-    # the host reaches PyPI through a TLS-intercepting egress proxy: give pip the host's CA bundle for the build only
-    cp /etc/ssl/certs/ca-certificates.crt "$r/tmp/host-ca.crt"
-    mount -t proc proc "$r/proc"
-    ( set -e
-      chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive apt-get update -qq
-      chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends python3 python3-pip
-      chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        python3 -m pip install --no-cache-dir --break-system-packages --cert /tmp/host-ca.crt "$PY_PKG"
-      chroot "$r" apt-get clean ) > "$IMG/python-build.log" 2>&1 || { umount "$r/proc"; log "python image build failed, see $IMG/python-build.log"; return 1; }
-    umount "$r/proc"
-    rm -rf "$r/tmp/host-ca.crt" "$r/var/lib/apt/lists/"* "$r/var/cache/apt/"*.bin "$r/etc/resolv.conf"
-    log "apt python3 + pip install $PY_PKG took $((SECONDS - t0)) s ($(du -sh "$r" | cut -f1))"; echo "python-pkgs $((SECONDS - t0))" >> "$RK/build-times.txt"
-    t0=$SECONDS
-    mkimage localhost/python:local "$r" "$IMG/python.tar" \
-      '{"Cmd":["python3"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LANG=C.UTF-8"]}'
-    echo "python-mkimage $((SECONDS - t0))" >> "$RK/build-times.txt"
   fi
 }
 
@@ -364,7 +333,7 @@ start_cluster() {
   start containerd containerd --config "$RUN/containerd.toml"
   waitfor 30 containerd "$RK/ctr" version
   local i
-  for i in pause busybox python; do
+  for i in pause busybox; do
     [ -f "$IMG/$i.tar" ] || continue
     "$RK/ctr" -n k8s.io images ls -q | grep -x "localhost/$i:local" >/dev/null && continue
     log "import $i"; "$RK/ctr" -n k8s.io images import "$IMG/$i.tar" >/dev/null

@@ -62,7 +62,7 @@ cluster_binaries() { bash "$ROOT/.ci/cluster/up.sh" build && bash "$ROOT/.ci/bui
 
 images() { bash "$ROOT/.ci/e2e/images.sh" wheels && bash "$ROOT/.ci/e2e/images.sh" build; }
 
-cluster_up() { RK_PYTHON=0 bash "$ROOT/.ci/cluster/up.sh" images && bash "$ROOT/.ci/cluster/up.sh" start; }
+cluster_up() { bash "$ROOT/.ci/cluster/up.sh" images && bash "$ROOT/.ci/cluster/up.sh" start; }
 
 import_images() { bash "$ROOT/.ci/e2e/images.sh" import && "$RK/ctr" -n k8s.io images ls -q | grep frontier; }
 
