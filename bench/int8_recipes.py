@@ -102,8 +102,15 @@ def speed_ratio(
 def recipes(calibration: Callable[[], Any]) -> dict[str, Callable[[Path, Path], None]]:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    def dynamic(per_channel: bool) -> Callable[[Path, Path], None]:
-        return lambda src, dst: quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=per_channel)
+    def dynamic(per_channel: bool, nodes: tuple[str, ...] | None = None) -> Callable[[Path, Path], None]:
+        return lambda src, dst: quantize_dynamic(
+            src,
+            dst,
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            op_types_to_quantize=None if nodes is None else ["MatMul"],
+            nodes_to_quantize=None if nodes is None else weight_matmuls(src, nodes),
+        )
 
     def static(
         per_channel: bool,
@@ -111,13 +118,14 @@ def recipes(calibration: Callable[[], Any]) -> dict[str, Callable[[Path, Path], 
         ops: list[str] | None,
         symmetric: bool = False,
         nodes: tuple[str, ...] | None = None,
+        fmt: Any = QuantFormat.QDQ,
     ) -> Callable[[Path, Path], None]:
         def run(src: Path, dst: Path) -> None:
             quantize_static(
                 src,
                 dst,
                 calibration(),
-                quant_format=QuantFormat.QDQ,
+                quant_format=fmt,
                 weight_type=QuantType.QInt8,
                 activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
                 per_channel=per_channel,
@@ -132,8 +140,16 @@ def recipes(calibration: Callable[[], Any]) -> dict[str, Callable[[Path, Path], 
 
         return run
 
+    down = tuple(f"layer.{i}/output/dense/MatMul" for i in range(48))
     return {
         "dynamic per-tensor (today's default)": dynamic(False),
+        "dynamic per-channel, linear MatMuls but FFN down": dynamic(True, down),
+        "static QOperator per-channel MinMax, linear MatMuls but FFN down": static(
+            True, CalibrationMethod.MinMax, ["MatMul"], nodes=down, fmt=QuantFormat.QOperator
+        ),
+        "static QOperator per-channel MinMax, linear MatMuls": static(
+            True, CalibrationMethod.MinMax, ["MatMul"], nodes=(), fmt=QuantFormat.QOperator
+        ),
         "dynamic per-channel": dynamic(True),
         "static QDQ per-tensor MinMax, all ops": static(False, CalibrationMethod.MinMax, None),
         "static QDQ per-channel MinMax, MatMul": static(True, CalibrationMethod.MinMax, ["MatMul"]),

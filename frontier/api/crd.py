@@ -34,6 +34,7 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Candidate", "type": "string", "jsonPath": ".status.promoted.candidate", "priority": 1},
     {"name": "Precision", "type": "string", "jsonPath": ".status.promoted.precision", "priority": 1},
     {"name": "MacroF1", "type": "number", "jsonPath": ".status.promoted.macroF1"},
+    {"name": "TestF1", "type": "number", "jsonPath": ".status.promoted.testMacroF1"},
     {"name": "P95ms", "type": "number", "jsonPath": ".status.promoted.p95Ms"},
     {"name": "Cost/1M", "type": "number", "jsonPath": ".status.promoted.costPer1M"},
     {"name": "Utility", "type": "number", "jsonPath": ".status.promoted.utility", "priority": 1},

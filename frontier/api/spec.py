@@ -65,18 +65,29 @@ class DatasetSpec(ApiModel):
                     "!(has(self.eval) && has(self.evalFraction))",
                     "evalFraction applies only when no eval source is given",
                     ".evalFraction",
-                )
+                ),
+                _cel(
+                    "!has(self.maxTestSamples) || has(self.test)",
+                    "maxTestSamples applies only when a test source is given",
+                    ".maxTestSamples",
+                ),
             ]
         }
     )
 
     train: DataSource
     eval: DataSource | None = None
+    """Rows checkpoints are selected on and versions are decided on; ``evalFraction`` of train when left out."""
+    test: DataSource | None = None
+    """Rows nobody selects on: read by no training run, checkpoint selection or promotion. Every measured
+    version is scored on them through Triton, and the score (``metrics.test``) is shown beside the eval one."""
     text_field: Annotated[str, Field(min_length=1, max_length=128)] = "text"
     label_field: Annotated[str, Field(min_length=1, max_length=128)] = "label"
     max_train_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
     """A stratified sample of at most this many training rows (the full split when left out)."""
     max_eval_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    max_test_samples: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    """A stratified sample of at most this many test rows (all of them when left out)."""
     eval_fraction: Annotated[float, Field(gt=0.0, le=0.5)] | None = None
     """The stratified share of the training data held out for evaluation when no eval source is given
     (0.1 when left out)."""
@@ -84,14 +95,23 @@ class DatasetSpec(ApiModel):
     """How imbalanced classes are handled: weighted loss (classWeights) or up/down-sampling (resample)."""
 
     @model_validator(mode="after")
-    def _eval_fraction_needs_no_eval(self) -> DatasetSpec:
+    def _sampling_needs_its_source(self) -> DatasetSpec:
         if self.eval is not None and self.eval_fraction is not None:
             raise RuleViolation("evalFraction", "evalFraction applies only when no eval source is given")
+        if self.max_test_samples is not None and self.test is None:
+            raise RuleViolation("maxTestSamples", "maxTestSamples applies only when a test source is given")
         return self
 
     @property
     def effective_eval_fraction(self) -> float:
         return 0.1 if self.eval_fraction is None else self.eval_fraction
+
+    def training_wire(self) -> dict[str, object]:
+        """The manifest form of what a training run reads: all but the test split, which none reads."""
+        wire = self.to_wire()
+        for key in ("test", "maxTestSamples"):
+            wire.pop(key, None)
+        return wire
 
 
 # --------------------------------------------------------------------------------- candidates
@@ -110,7 +130,24 @@ class LoraSpec(ApiModel):
 class Hyperparameters(ApiModel):
     """Fine-tuning settings; the defaults suit a BERT-family encoder on a few thousand texts."""
 
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [
+                _cel(
+                    "!has(self.timeBudget) || duration(self.timeBudget) >= duration('10s')",
+                    "timeBudget must be at least 10s",
+                    ".timeBudget",
+                )
+            ]
+        }
+    )
+
     epochs: Annotated[int, Field(ge=1, le=1000)] = 3
+    """Passes over the training rows; with ``timeBudget``, the most the plan may take."""
+    time_budget: Annotated[str, Field(pattern=durations.PATTERN, max_length=32)] | None = None
+    """Wall time of the fine-tuning loop (e.g. ``10m``): the trainer measures its pace, plans as many steps
+    over the training rows as fit, ends the learning-rate schedule there and scores its last checkpoint
+    inside it (export follows). Checkpoints are scored five times, evenly spread; ``evalSteps`` is not used."""
     learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-5
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     max_length: Annotated[int, Field(ge=8, le=131_072)] = 128
@@ -122,6 +159,17 @@ class Hyperparameters(ApiModel):
     eval_steps: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     """Score a checkpoint every this many optimizer steps; 0 scores once per epoch."""
     gradient_accumulation_steps: Annotated[int, Field(ge=1, le=1024)] = 1
+
+    @field_validator("time_budget")
+    @classmethod
+    def _budget_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and durations.to_ms(value) < 10_000:
+            raise ValueError("timeBudget must be at least 10s")
+        return value
+
+    @property
+    def time_budget_s(self) -> float | None:
+        return durations.to_ms(self.time_budget) / 1000.0 if self.time_budget is not None else None
 
 
 class Toleration(ApiModel):
@@ -400,6 +448,58 @@ def unsupported_artifacts(root: str) -> str | None:
     return REMOTE_ARTIFACTS if "://" in root else None
 
 
+# --------------------------------------------------------------------------------- baselines
+
+
+class DeclaredBaseline(ApiModel):
+    """Published figures of a model measured elsewhere (a paper's table, a vendor's price sheet): shown beside
+    the versions on the same front, never served. The cost is declared, or computed from mean tokens per
+    request and the provider's token prices (``frontier.decision.cost.token_priced``)."""
+
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [
+                _cel(
+                    "has(self.costPer1M) || (has(self.inputTokens) && has(self.outputTokens) "
+                    "&& has(self.inputUsdPer1MTokens) && has(self.outputUsdPer1MTokens))",
+                    "declare costPer1M, or inputTokens, outputTokens and their prices per 1M tokens",
+                    ".costPer1M",
+                )
+            ]
+        }
+    )
+
+    macro_f1: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """As a fraction; without it the baseline is compared on cost and latency only (no utility)."""
+    p50_ms: Annotated[float, Field(ge=0.0)] | None = None
+    p95_ms: Annotated[float, Field(ge=0.0)] | None = None
+    cost_per_1m: Annotated[float, Field(gt=0.0)] | None = None
+    """USD per 1M requests."""
+    input_tokens: Annotated[float, Field(ge=0.0)] | None = None
+    """Mean prompt tokens per request."""
+    output_tokens: Annotated[float, Field(ge=0.0)] | None = None
+    input_usd_per_1m_tokens: Annotated[float, Field(ge=0.0)] | None = None
+    output_usd_per_1m_tokens: Annotated[float, Field(ge=0.0)] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=512)]
+    """Where the figures come from (a citation, a URL)."""
+
+    @model_validator(mode="after")
+    def _priced(self) -> DeclaredBaseline:
+        tokens = (self.input_tokens, self.output_tokens, self.input_usd_per_1m_tokens, self.output_usd_per_1m_tokens)
+        if self.cost_per_1m is None and any(t is None for t in tokens):
+            raise RuleViolation(
+                "costPer1M", "declare costPer1M, or inputTokens, outputTokens and their prices per 1M tokens"
+            )
+        return self
+
+
+class BaselineSpec(ApiModel):
+    """A model the versions are compared with: shown in the status, the report and the decision, never served."""
+
+    name: Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
+    declared: DeclaredBaseline
+
+
 # ------------------------------------------------------------------------------------- spec
 
 
@@ -444,6 +544,8 @@ class ClassifierModelSpec(ApiModel):
     benchmark: BenchmarkSpec = Field(default_factory=BenchmarkSpec)
     promotion: PromotionSpec = Field(default_factory=PromotionSpec)
     storage: StorageSpec = Field(default_factory=StorageSpec)
+    baselines: Annotated[list[BaselineSpec], Field(max_length=8)] = Field(default_factory=list)
+    """Models to compare with (e.g. a paper's prompted LLMs): shown beside the versions, never served."""
 
     @field_validator("labels")
     @classmethod
@@ -460,6 +562,15 @@ class ClassifierModelSpec(ApiModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"candidate names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+    @field_validator("baselines")
+    @classmethod
+    def _baseline_names_unique(cls, value: list[BaselineSpec]) -> list[BaselineSpec]:
+        names = [b.name for b in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"baseline names must be unique; repeated: {', '.join(repeated)}")
         return value
 
     @model_validator(mode="after")

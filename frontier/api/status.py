@@ -76,6 +76,16 @@ class Interval(ApiModel):
     high: float
 
 
+class ScoreOnTest(ApiModel):
+    """A version scored on ``dataset.test`` through Triton: for people, never for a decision."""
+
+    macro_f1: Annotated[float, Field(ge=0, le=1)]
+    accuracy: Annotated[float, Field(ge=0, le=1)]
+    rows: Annotated[int, Field(ge=0)]
+    macro_f1_interval: Interval | None = None
+    errors: Annotated[int, Field(ge=0)] = 0
+
+
 class Metrics(ApiModel):
     """What the benchmark measured for one version through Triton."""
 
@@ -110,6 +120,8 @@ class Metrics(ApiModel):
     """Measured under heavy interference: repeated, and still marked when it stayed disturbed."""
     measured_with: list[int] = Field(default_factory=list)
     """The versions measured in the same interleaved rounds, on the same server and load generator."""
+    test: ScoreOnTest | None = None
+    """Scored on ``dataset.test`` after the measurement; no selection, guardrail or promotion reads it."""
 
     def latency(self, percentile: str) -> float:
         return {"p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms}[percentile]
@@ -155,6 +167,8 @@ class PromotedVersion(ApiModel):
     macro_f1: Annotated[float, Field(ge=0, le=1)] | None = None
     p95_ms: Annotated[float, Field(ge=0)] | None = None
     cost_per_1m: Annotated[float, Field(ge=0)] | None = None
+    test_macro_f1: Annotated[float, Field(ge=0, le=1)] | None = None
+    """On ``dataset.test``, which the decision never read (``macro_f1`` is on the eval rows it decided on)."""
 
 
 class VersionScore(ApiModel):
@@ -191,6 +205,20 @@ class PromotionRecord(ApiModel):
     action: DecisionAction
 
 
+class BaselineStatus(ApiModel):
+    """A baseline on the versions' front (``spec.baselines``): shown, never served."""
+
+    name: str
+    kind: Literal["declared"] = "declared"
+    macro_f1: Annotated[float, Field(ge=0, le=1)] | None = None
+    p50_ms: Annotated[float, Field(ge=0)] | None = None
+    p95_ms: Annotated[float, Field(ge=0)] | None = None
+    cost_per_1m: Annotated[float, Field(ge=0)]
+    utility: Annotated[float, Field(ge=0)] | None = None
+    """U with the spec's τ and latency percentile; none when macro-F1 or that percentile was not declared."""
+    source: str
+
+
 class ServingStatus(ApiModel):
     """Where clients reach the promoted version, as KServe's ``status.url`` tells."""
 
@@ -211,6 +239,8 @@ class ClassifierModelStatus(ApiModel):
     promoted: PromotedVersion | None = None
     serving: ServingStatus | None = None
     decision: Decision | None = None
+    baselines: list[BaselineStatus] = Field(default_factory=list)
+    """``spec.baselines`` on the same front as the versions, for comparison."""
     history: Annotated[list[PromotionRecord], Field(max_length=100)] = Field(default_factory=list)
     """The last promotions and rollbacks, newest last."""
 

@@ -153,6 +153,13 @@ def _read_eval(dataset: DatasetSpec, source: DataSource, labels: list[str], base
     return map_rows(read_source(source, base_dir), "eval", labels, dataset.text_field, dataset.label_field)
 
 
+def read_test_split(dataset: DatasetSpec, labels: list[str], base_dir: Path) -> Split:
+    """The rows of ``dataset.test``, mapped onto ``labels`` (no training run reads them)."""
+    assert dataset.test is not None
+    raw = read_source(dataset.test, base_dir)
+    return map_rows(raw, "test", labels, dataset.text_field, dataset.label_field)
+
+
 def _limit_eval(evaluation: Split, dataset: DatasetSpec, seed: int) -> Split:
     if dataset.max_eval_samples is None:
         return evaluation

@@ -3,6 +3,7 @@ executors (the operator and ``frontier run``).
 
 - ``generation_digest``: what makes a new *generation* of versions — everything in the spec but
   ``promotion`` (τ, guardrails, policy, a pin: a new decision over the versions already measured),
+  ``baselines`` (what the versions are compared with, not what they are),
   ``benchmark.pricing`` (costs are re-priced from the measurements, ``pricing``), ``serving.endpoint``
   (where to reach Triton, not what it serves) and ``storage`` (where artifacts go, not what they are).
   A changed model name, backend, data set, candidate, export or benchmark setting is a new generation.
@@ -30,7 +31,7 @@ def _digest(value: Any) -> str:
 
 def generation_digest(spec: ClassifierModelSpec) -> str:
     wire: dict[str, Any] = spec.to_wire()
-    for key in ("promotion", "storage"):
+    for key in ("promotion", "storage", "baselines"):
         wire.pop(key, None)
     wire["benchmark"] = {k: v for k, v in wire.get("benchmark", {}).items() if k != "pricing"}
     wire["serving"] = {k: v for k, v in wire.get("serving", {}).items() if k != "endpoint"}
@@ -41,7 +42,7 @@ def training_digest(spec: ClassifierModelSpec, candidate: CandidateSpec) -> str:
     return _digest(
         {
             "labels": spec.labels,
-            "dataset": spec.dataset.to_wire(),
+            "dataset": spec.dataset.training_wire(),
             "candidate": candidate.to_wire(),
             "export": spec.export.to_wire(),
         }

@@ -32,7 +32,7 @@ from frontier.api.status import (
     VersionScore,
     VersionState,
 )
-from frontier.decision import generations, pricing, promotion, rollback, states, variants
+from frontier.decision import baselines, generations, pricing, promotion, rollback, states, variants
 from frontier.decision.promotion import DecisionReason
 from frontier.decision.states import IN_TRAINING, MEASURED, Reason
 from frontier.decision.values import Guardrails, Measured, Policy, Span
@@ -150,6 +150,13 @@ def reprice(spec: ClassifierModelSpec, status: ClassifierModelStatus) -> Classif
     return status.model_copy(update={"versions": versions}) if changed else status
 
 
+def _against_baselines(spec: ClassifierModelSpec, versions: list[ModelVersion], serving: int | None) -> str:
+    served = next((v for v in versions if v.version == serving), None)
+    if served is None or served.metrics is None:
+        return ""
+    return baselines.comparison(served.version, served.metrics, baselines.shown(spec))
+
+
 def _span(interval: Interval | None) -> Span | None:
     return (interval.low, interval.high) if interval is not None else None
 
@@ -235,6 +242,7 @@ def apply_decision(
             macro_f1=m.macro_f1 if m else None,
             p95_ms=m.p95_ms if m else None,
             cost_per_1m=m.cost_per_1m if m else None,
+            test_macro_f1=m.test.macro_f1 if m and m.test else None,
         )
         history_records = [
             *history_records,
@@ -248,6 +256,7 @@ def apply_decision(
                 "utility": table[serving].utility,
                 "macro_f1": m.macro_f1 if m else None,
                 "p95_ms": m.p95_ms if m else None,
+                "test_macro_f1": m.test.macro_f1 if m and m.test else None,
                 "cost_per_1m": m.cost_per_1m if m else None,
             }
         )
@@ -258,7 +267,7 @@ def apply_decision(
         version=serving,
         previous_version=outcome.previous_version,
         reason=outcome.reason,
-        message=outcome.message + _disturbances(pool),
+        message=outcome.message + _disturbances(pool) + _against_baselines(spec, versions, serving),
         decided_at=now,
         scores=[
             VersionScore(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, ModelVersion, ServingStatus, VersionState
-from frontier.decision import generations, lifecycle
+from frontier.decision import baselines, generations, lifecycle
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
     Action,
@@ -88,6 +88,7 @@ def plan(spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World,
     planning.status = lifecycle.apply_decision(spec, planning.status, now, generation)
     _serving(planning, before)
     planning.status = lifecycle.summarize(spec, generation, planning.status, now)
+    planning.status = planning.status.model_copy(update={"baselines": baselines.shown(spec)})
     return Plan(planning.status, tuple(planning.actions), tuple(planning.events), generation)
 
 

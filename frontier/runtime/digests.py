@@ -28,7 +28,7 @@ def training_digest(spec: ClassifierModelSpec, candidate: CandidateSpec, data_fi
     return _digest(
         {
             "labels": spec.labels,
-            "dataset": spec.dataset.to_wire(),
+            "dataset": spec.dataset.training_wire(),
             "candidate": candidate.to_wire(),
             "export": spec.export.to_wire(),
             "files": [_file_stamp(p) for p in data_files],
@@ -36,8 +36,11 @@ def training_digest(spec: ClassifierModelSpec, candidate: CandidateSpec, data_fi
     )
 
 
-def benchmark_digest(spec: ClassifierModelSpec, artifact_sha256: str, precision: str) -> str:
-    """What a benchmark depends on: the exact artifact and precision, serving and benchmark settings."""
+def benchmark_digest(
+    spec: ClassifierModelSpec, artifact_sha256: str, precision: str, test_files: list[Path] | None = None
+) -> str:
+    """What a benchmark depends on: the exact artifact and precision, serving and benchmark settings, and
+    the test split's files (their rows are scored in the same pass; the eval rows are in the artifact)."""
     serving = spec.serving.to_wire()
     serving.pop("endpoint", None)
     return _digest(
@@ -48,6 +51,7 @@ def benchmark_digest(spec: ClassifierModelSpec, artifact_sha256: str, precision:
             "benchmark": {k: v for k, v in spec.benchmark.to_wire().items() if k != "pricing"},
             "dataset": {k: v for k, v in spec.dataset.to_wire().items() if k != "balance"},
             "guardrails": spec.promotion.guardrails.to_wire(),
+            **({"test_files": [_file_stamp(p) for p in test_files]} if test_files else {}),
         }
     )
 

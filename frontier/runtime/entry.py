@@ -85,7 +85,9 @@ def main(args: argparse.Namespace) -> int:
         return 1 if status.phase in ("Failed", "Degraded") else 0
     _console(
         f"promoted v{promoted.version} ({promoted.candidate}/{promoted.precision}): "
-        f"macro-F1 {_num(promoted.macro_f1, '.4f')}, p95 {_num(promoted.p95_ms, '.1f')} ms, "
+        f"macro-F1 {_num(promoted.macro_f1, '.4f')} (eval)"
+        + (f", {promoted.test_macro_f1:.4f} (test)" if promoted.test_macro_f1 is not None else "")
+        + f", p95 {_num(promoted.p95_ms, '.1f')} ms, "
         f"${_num(promoted.cost_per_1m, '.4f')}/1M, U {_num(promoted.utility, '.5g')}"
     )
     return 0

@@ -18,9 +18,9 @@ from typing import Protocol
 from frontier import artifact as artifacts
 from frontier.api.names import version_model
 from frontier.api.resource import ClassifierModel
-from frontier.api.spec import CandidateSpec
+from frontier.api.spec import CandidateSpec, DataSource
 from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, ModelVersion, VersionState
-from frontier.data.evaluation import EvalRows, benchmark_rows
+from frontier.data.evaluation import EvalRows, benchmark_rows, rows_for_test
 from frontier.decision import generations, planner
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
@@ -90,6 +90,7 @@ class LocalExecutor:
         self.failures: dict[WorkKey, Failed] = {}
         self.measured: dict[WorkKey, Measured] = {}
         self.eval_rows: dict[int, EvalRows] = {}
+        self.tested: tuple[EvalRows | None] | None = None
 
     # ------------------------------------------------------------------------------ observe
     def observe(self, status: ClassifierModelStatus, generation: int) -> World:
@@ -140,7 +141,10 @@ class LocalExecutor:
         return self.data_root or self.manifest.resolve().parent
 
     def data_files(self) -> list[Path]:
-        sources = [self.spec.dataset.train, self.spec.dataset.eval]
+        """The local files training reads (their size and time join the training digest)."""
+        return self._local_files([self.spec.dataset.train, self.spec.dataset.eval])
+
+    def _local_files(self, sources: list[DataSource | None]) -> list[Path]:
         return [
             self.base_dir() / s.uri.removeprefix("file://")
             for s in sources
@@ -192,7 +196,9 @@ class LocalExecutor:
                 rows = self.rows(self.spec.candidate(c.candidate).hyperparameters.seed)
                 reference = artifacts.reference_predictions(path, c.precision, len(rows.texts))
                 model = version_model(self.model.model_name, c.version)
-                contenders.append(rounds.Contender(c.version, model, rows.texts, rows.labels, reference))
+                test = self.test_rows()
+                tested: tuple[list[str], list[int]] = (test.texts, test.labels) if test else ([], [])
+                contenders.append(rounds.Contender(c.version, model, rows.texts, rows.labels, reference, *tested))
             self.say(f"benchmarking through Triton, together in interleaved rounds: {together}")
             measured = serving.measure(contenders)
         except (ServingError, ArtifactError) as error:
@@ -218,8 +224,16 @@ class LocalExecutor:
             self.eval_rows[seed] = benchmark_rows(self.spec, seed, self.base_dir())
         return self.eval_rows[seed]
 
+    def test_rows(self) -> EvalRows | None:
+        """``dataset.test``, read once per run; None without one."""
+        if self.tested is None:
+            self.tested = (rows_for_test(self.spec, self.base_dir()),)
+        return self.tested[0]
+
     def _benchmark_digest(self, artifact: Artifact, precision: str) -> str:
-        return digests.benchmark_digest(self.spec, artifact.sha256, precision)
+        return digests.benchmark_digest(
+            self.spec, artifact.sha256, precision, self._local_files([self.spec.dataset.test])
+        )
 
     def start_serving(self) -> Serving:
         if self.serving is None:

@@ -57,6 +57,12 @@ def plot_front(status: ClassifierModelStatus, percentile: str, path: Path) -> bo
             xytext=(6, 6),
             fontsize=8,
         )
+    for b in status.baselines:  # declared figures on the same axes: shown, never served
+        latency = {"p50": b.p50_ms, "p95": b.p95_ms}.get(percentile)
+        if latency is None or b.macro_f1 is None:
+            continue
+        axes.scatter(latency, b.macro_f1, s=80, marker="X", c="tab:purple", alpha=0.8)
+        axes.annotate(b.name, (latency, b.macro_f1), textcoords="offset points", xytext=(6, -10), fontsize=8)
     front = sorted(
         (v.metrics.latency(percentile), v.metrics.macro_f1) for v in measured if v.on_pareto_front and v.metrics
     )
@@ -64,7 +70,10 @@ def plot_front(status: ClassifierModelStatus, percentile: str, path: Path) -> bo
         axes.plot([p[0] for p in front], [p[1] for p in front], "--", color="tab:blue", linewidth=1)
     axes.set_xlabel(f"latency {percentile} (ms) — lower is better")
     axes.set_ylabel("macro-F1 through Triton — higher is better")
-    axes.set_title("green promoted, blue Pareto front, red rejected; area ∝ cost/1M; bars: 90% intervals", fontsize=9)
+    axes.set_title(
+        "green promoted, blue Pareto front, red rejected, purple X baselines; area ∝ cost/1M; bars: 90% intervals",
+        fontsize=9,
+    )
     axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path)
@@ -94,6 +103,7 @@ def _row(v: ModelVersion, promoted: int | None) -> str:
         v.state,
         _with_interval(m.macro_f1 if m else None, m.macro_f1_interval if m else None, ".4f"),
         _fmt(m.accuracy if m else None, ".4f"),
+        _with_interval(m.test.macro_f1, m.test.macro_f1_interval, ".4f") if m and m.test else "—",
         _with_interval(m.p50_ms if m else None, m.p50_interval_ms if m else None, ".1f")
         + (" ⚠ disturbed" if m and m.disturbed else ""),
         _fmt(m.p95_ms if m else None, ".1f"),
@@ -122,8 +132,9 @@ def write(model: ClassifierModel, status: ClassifierModelStatus, out_dir: Path) 
         "precision",
         "gen",
         "state",
-        "macro-F1 [90% interval]",
-        "accuracy",
+        "eval macro-F1 [90% interval]",
+        "eval accuracy",
+        "test macro-F1 (not decided on)",
         "p50 ms [90% interval]",
         "p95 ms",
         "p99 ms",
@@ -145,6 +156,30 @@ def write(model: ClassifierModel, status: ClassifierModelStatus, out_dir: Path) 
         "<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in (c.type, c.status, c.reason, c.message)) + "</tr>"
         for c in status.conditions
     )
+    baselines = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{c}</td>"
+            for c in (
+                html.escape(b.name),
+                _fmt(b.macro_f1, ".4f"),
+                _fmt(b.p50_ms, ".1f"),
+                _fmt(b.p95_ms, ".1f"),
+                _fmt(b.cost_per_1m, ".4f"),
+                _fmt(b.utility, ".5g"),
+                html.escape(b.source),
+            )
+        )
+        + "</tr>"
+        for b in status.baselines
+    )
+    baselines_html = (
+        "<h2>Baselines (declared figures: compared, never served)</h2><table><tr><th>baseline</th>"
+        "<th>macro-F1</th><th>p50 ms</th><th>p95 ms</th><th>$/1M</th><th>utility</th><th>source</th></tr>"
+        f"{baselines}</table>"
+        if baselines
+        else ""
+    )
     pricing = spec.benchmark.pricing
     serving = f"v{promoted}" if promoted else "nothing yet"
     page = f"""<!doctype html>
@@ -160,6 +195,7 @@ cost model <i>{pricing.cost_model}</i> on {html.escape(pricing.hardware.descript
 <h2>Pareto front</h2>{image}
 <h2>Versions</h2><table><tr>{"".join(f"<th>{h}</th>" for h in headers)}</tr>
 {"".join(_row(v, promoted) for v in status.versions)}</table>
+{baselines_html}
 <h2>Conditions</h2><table><tr><th>type</th><th>status</th><th>reason</th><th>message</th></tr>{conditions}</table>
 </body></html>
 """

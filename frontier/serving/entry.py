@@ -21,7 +21,9 @@ By hand, one version already loaded (``<modelName>__v<N>``), with the same measu
         [--candidate c] [--eval-uri data/test.jsonl] [--predictions artifact/predictions.json --precision int8] \\
         --out metrics.json [--report report.json]
 
-The eval rows are the ones ``frontier run`` scores (``frontier.data.evaluation.benchmark_rows``): each
+With ``dataset.test`` in the spec every version is also scored on the test rows (``metrics.test``: shown,
+never decided on). The eval rows are the ones ``frontier run`` scores
+(``frontier.data.evaluation.benchmark_rows``): each
 candidate's own eval split as its training run made it (``dataset.eval``, or ``evalFraction`` held out of
 train, with the candidate's seed; ``maxEvalSamples`` applied), then the first ``benchmark.evalSamples``.
 ``--eval-uri`` replaces the eval source as it does for ``frontier train``. Relative data URIs resolve
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from frontier.api.resource import ClassifierModel
     from frontier.api.spec import ClassifierModelSpec
     from frontier.api.status import Metrics
+    from frontier.data.evaluation import EvalRows
     from frontier.serving.benchmark import BenchmarkReport
     from frontier.serving.rounds import Contender
 
@@ -178,7 +181,9 @@ def _discard(args: argparse.Namespace, model: ClassifierModel, url: str) -> None
         repository.remove(version)
 
 
-def _contender(wanted: Wanted, model: ClassifierModel, spec: ClassifierModelSpec, base: Path) -> Contender:
+def _contender(
+    wanted: Wanted, model: ClassifierModel, spec: ClassifierModelSpec, base: Path, test: EvalRows | None
+) -> Contender:
     from frontier.api.names import version_model
     from frontier.artifact import reference_predictions
     from frontier.data.evaluation import benchmark_rows
@@ -189,7 +194,15 @@ def _contender(wanted: Wanted, model: ClassifierModel, spec: ClassifierModelSpec
     source = wanted.predictions or wanted.artifact
     reference = reference_predictions(source, wanted.precision, spec.benchmark.eval_samples) if source else None
     model_name = version_model(model.model_name, wanted.version)
-    return Contender(wanted.version, model_name, rows.texts, rows.labels, reference)
+    return Contender(
+        wanted.version,
+        model_name,
+        rows.texts,
+        rows.labels,
+        reference,
+        test.texts if test else (),
+        test.labels if test else (),
+    )
 
 
 def measure(args: argparse.Namespace) -> dict[int, BenchmarkReport]:
@@ -197,6 +210,7 @@ def measure(args: argparse.Namespace) -> dict[int, BenchmarkReport]:
 
     from frontier.api import resource
     from frontier.data.data import with_sources
+    from frontier.data.evaluation import rows_for_test
     from frontier.data.sources import data_root
     from frontier.serving import rounds
 
@@ -211,7 +225,8 @@ def measure(args: argparse.Namespace) -> dict[int, BenchmarkReport]:
         if item.artifact is not None:
             _publish(item, model, args, url)
     base = data_root(args.data_root, args.manifest)
-    contenders = [_contender(item, model, spec, base) for item in wanted]
+    test = rows_for_test(spec, base)
+    contenders = [_contender(item, model, spec, base, test) for item in wanted]
     return asyncio.run(
         rounds.measure_together(
             url, contenders, spec.labels, spec.benchmark, max_p95_ms=spec.promotion.guardrails.max_p95_ms

@@ -17,7 +17,8 @@ noise); a version measured under interference is marked ``disturbed`` either way
 
 ``spec.requests`` is the number of requests per version and level over the first ``min_rounds`` rounds;
 quality (macro-F1 with a bootstrap interval over the rows, agreement with the trainer) is scored once per
-version on its own eval rows after the rounds.
+version on its own eval rows after the rounds; then on the test rows, when the spec has them (``metrics.test``,
+for people: nothing that selects or promotes reads it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from frontier.api.spec import BenchmarkSpec
-from frontier.api.status import Interval, Metrics
+from frontier.api.status import Interval, Metrics, ScoreOnTest
 from frontier.errors import ServingError
 from frontier.serving import intervals, loadgen, scoring
 from frontier.serving.benchmark import BenchmarkReport, LevelResult, capacity_level, price
@@ -46,6 +47,9 @@ class Contender:
     texts: Sequence[str]
     gold: Sequence[int | str]
     reference: Sequence[int | str] | None = None
+    test_texts: Sequence[str] = ()
+    """``dataset.test``: scored after the measurement into ``metrics.test``, which no decision reads."""
+    test_gold: Sequence[int | str] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,7 @@ async def _report(
     y_true = np.array(scoring.indices(gold, labels), dtype=np.int64)
     y_pred = np.array(scoring.indices(scored.labels, labels), dtype=np.int64)
     f1_low, f1_high = intervals.macro_f1(y_true, y_pred, len(labels))
+    tested = await _score_test(url, state, labels, max(spec.concurrency))
 
     levels = [track.level(level) for level, track in sorted(state.tracks.items())]
     usable = [lv for lv in levels if lv.requests > 0]
@@ -285,9 +290,31 @@ async def _report(
         steal=float(np.mean([s.steal for s in state.interference])) if state.interference else 0.0,
         disturbed=state.disturbed_slots > 0,
         measured_with=others,
+        test=tested,
     )
     return BenchmarkReport(
         model=contender.model, levels=levels, metrics=metrics, scored=quality.scored, error_messages=state.messages
+    )
+
+
+async def _score_test(url: str, state: _Contending, labels: Sequence[str], concurrency: int) -> ScoreOnTest | None:
+    """The contender's labels for the test rows, scored; None when the spec has no test split."""
+    contender = state.contender
+    if not contender.test_texts:
+        return None
+    served = await loadgen.run_load(
+        url, contender.model, loadgen.prepare(list(contender.test_texts)), concurrency, decode_labels=True
+    )
+    quality = scoring.score(served.labels, contender.test_gold, labels)
+    y_true = np.array(scoring.indices(contender.test_gold, labels), dtype=np.int64)
+    y_pred = np.array(scoring.indices(served.labels, labels), dtype=np.int64)
+    low, high = intervals.macro_f1(y_true, y_pred, len(labels))
+    return ScoreOnTest(
+        macro_f1=quality.macro_f1,
+        accuracy=quality.accuracy,
+        rows=quality.scored,
+        macro_f1_interval=Interval(low=low, high=high),
+        errors=served.errors,
     )
 
 

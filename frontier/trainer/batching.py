@@ -1,10 +1,12 @@
 """Tokenize once, then serve length-grouped, dynamically padded batches.
 
 Padding every batch to ``maxLength`` wastes most of a CPU's time on pad tokens when texts are short.
-Instead rows are shuffled, cut into mega-batches of ``MEGA`` batches, sorted by length inside each
-mega-batch and split into batches, whose order is shuffled again: batches hold rows of similar length
-(little padding) while the epoch stays random. Everything is a function of (seed, epoch), so a resumed
-run sees exactly the batches the interrupted one would have.
+Instead rows are put in a random *stratified* order (every prefix holds each class in its share), cut into
+mega-batches of ``MEGA`` batches, sorted by length inside each mega-batch and split into batches, shuffled
+within their mega-batch: batches hold rows of similar length (little padding), the epoch stays random,
+and a run that stops part-way through an epoch (a time budget) has trained on a stratified sample of all
+the rows rather than on a fixed subset. Everything is a function of (seed, epoch), so a resumed run sees
+exactly the batches the interrupted one would have.
 """
 
 from __future__ import annotations
@@ -59,25 +61,37 @@ def collate(encoded: Encoded, rows: Sequence[int]) -> dict[str, torch.Tensor]:
     return batch
 
 
+def stratified_order(labels: np.ndarray[Any, np.dtype[np.int64]], rng: np.random.Generator) -> np.ndarray[Any, Any]:
+    """A random order of the rows in which every prefix holds each class in its share (±1 row): each
+    class's rows, shuffled, are spread evenly over [0, 1) with a random offset, then all are sorted."""
+    keys = np.empty(len(labels), dtype=np.float64)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        keys[rows[rng.permutation(len(rows))]] = (np.arange(len(rows)) + rng.random(len(rows))) / len(rows)
+    return np.argsort(keys, kind="stable")
+
+
 def length_grouped_batches(
     lengths: np.ndarray[Any, np.dtype[np.int64]],
     batch_size: int,
     seed: int,
     epoch: int,
     *,
+    labels: np.ndarray[Any, np.dtype[np.int64]] | None = None,
     rank: int = 0,
     world_size: int = 1,
 ) -> list[list[int]]:
-    """The epoch's batches of row indices; with several workers, each takes every world_size-th batch."""
+    """The epoch's batches of row indices, in a stratified order when ``labels`` are given; with several
+    workers, each takes every world_size-th batch."""
     rng = np.random.default_rng([seed, epoch])
-    order = rng.permutation(len(lengths))
+    order = stratified_order(labels, rng) if labels is not None else rng.permutation(len(lengths))
     mega = batch_size * MEGA
     batches: list[list[int]] = []
     for start in range(0, len(order), mega):
         chunk = order[start : start + mega]
         chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
-        batches.extend(chunk[i : i + batch_size].tolist() for i in range(0, len(chunk), batch_size))
-    batches = [batches[i] for i in rng.permutation(len(batches))]
+        group = [chunk[i : i + batch_size].tolist() for i in range(0, len(chunk), batch_size)]
+        batches.extend(group[i] for i in rng.permutation(len(group)))
     if world_size > 1:
         usable = len(batches) - len(batches) % world_size
         batches = batches[rank:usable:world_size]

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="stop training after this long and export the best checkpoint so far",
+        help="override hyperparameters.timeBudget: plan the run to fill this many seconds",
     )
     parser.add_argument("--stop-after-steps", type=int, default=None, help=argparse.SUPPRESS)  # tests: preemption
 

@@ -7,6 +7,11 @@ the epoch, and ``should_stop`` after every step. A stop is a ``StopReason``: a t
 like the last epoch does; a preemption or ``--stop-after-steps`` saves the checkpoint and raises
 ``TrainingInterrupted``.
 
+With a time budget (``hyperparameters.timeBudget`` or ``--time-budget``) the run is planned to fill it
+(``budget.py``): after a few steps, and again after every scoring, the measured pace sets how many steps
+fit, the learning-rate schedule ends there, and checkpoints are scored at evenly spread steps, the last
+one inside the budget.
+
 Checkpoints are scored (train-probe and eval macro-F1, see ``selection.py``) once per epoch, or every
 ``evalSteps`` optimizer steps; each scoring also writes the resumable checkpoint. The loop keeps the
 best-scoring weights and hands them back; it never looks at the eval labels for anything but scoring.
@@ -30,7 +35,7 @@ import torch
 from frontier.data import metrics
 from frontier.data.sampling import Labels
 from frontier.errors import TrainingError
-from frontier.trainer import checkpoint
+from frontier.trainer import budget, checkpoint
 from frontier.trainer.batching import Encoded, collate, length_grouped_batches
 from frontier.trainer.evaluation import torch_logits
 from frontier.trainer.runtime import Runtime
@@ -49,7 +54,7 @@ class StopReason(StrEnum):
     COMPLETED = "completed"
     """Every epoch ran."""
     TIME_BUDGET = "time budget"
-    """``--time-budget`` ran out: the best checkpoint so far is exported."""
+    """The steps planned to fill the time budget are done (or it ran out): the best checkpoint is exported."""
     PREEMPTED = "preempted"
     """A termination signal (Kubernetes preemption): checkpoint, exit 1, resume on retry."""
     STEP_LIMIT = "step limit"
@@ -107,6 +112,12 @@ class TrainState:
 
     step: int = 0
     """Optimizer steps taken."""
+    spent_before: float = 0.0
+    """Seconds of the time budget the run spent before it was resumed."""
+    scorings: int = 0
+    """Checkpoint scorings made (every rank counts them: a budgeted run plans with the number)."""
+    scorings_at_start: int = 0
+    """Scorings made before this process resumed the run (their time is not in ``scoring_seconds``)."""
     epoch: int = 0
     done_in_epoch: int = 0
     """Batches of ``epoch`` already trained on."""
@@ -137,6 +148,10 @@ class TrainState:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def budget_spent(self) -> float:
+        """Seconds of the time budget spent, before a resume included."""
+        return self.spent_before + self.elapsed()
+
     def samples_per_second(self, elapsed: float) -> float:
         return self.seen / max(elapsed - self.scoring_seconds, 1e-9)
 
@@ -150,6 +165,8 @@ class TrainState:
             "history": [r.to_json() for r in self.history],
             "best_state": self.best_state,
             "best_score": best.score if best is not None else None,
+            "budget_spent_s": self.budget_spent(),
+            "scorings": self.scorings,
         }
 
     @classmethod
@@ -162,7 +179,10 @@ class TrainState:
             history=[CheckpointRecord.from_json(r) for r in saved["history"]],
             best_state=saved["best_state"],
             resumed_from_step=step,
+            spent_before=float(saved.get("budget_spent_s", 0.0)),
+            scorings=int(saved.get("scorings", len(saved["history"]))),
         )
+        state.scorings_at_start = state.scorings
         state.log.append(f"resumed from step {step} (epoch {state.epoch + 1}, {state.done_in_epoch} batches done)")
         return state
 
@@ -196,14 +216,20 @@ class Parts:
     """``model``, or its DistributedDataParallel wrapper when several ranks train."""
     optimizer: torch.optim.AdamW
     scheduler: torch.optim.lr_scheduler.LambdaLR
+    schedule: budget.Schedule
     loss_fn: torch.nn.CrossEntropyLoss
     splits: Splits
     num_labels: int
     lengths: np.ndarray[Any, np.dtype[np.int64]]
     batches_per_epoch: int
     total_steps: int
+    """The steps the schedule ends at: every epoch's, or as many as fit the time budget (planned)."""
+    max_steps: int
+    """Every epoch's steps: a budgeted run never plans more."""
     config: LoopConfig
     runtime: Runtime
+    plan: budget.BudgetPlan | None = None
+    """The budget plan in force (None before the first, and without a budget)."""
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """The epoch's length-grouped batches for this rank: a function of (seed, epoch), so a resumed
@@ -213,6 +239,7 @@ class Parts:
             self.config.batch_size,
             self.config.seed,
             epoch,
+            labels=self.splits.train_labels,
             rank=self.runtime.rank,
             world_size=self.runtime.world_size,
         )
@@ -231,11 +258,14 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
         batches = parts.epoch_batches(state.epoch)
         while state.done_in_epoch < len(batches):
             step(parts, state, batches)
+            if parts.plan is None and state.step - (state.resumed_from_step or 0) >= budget.PROBE_STEPS:
+                plan_budget(parts, state)
             elapsed = state.elapsed()
             report_progress(parts, state, elapsed)
-            if config.eval_steps and state.step % config.eval_steps == 0 and state.done_in_epoch != len(batches):
+            if scoring_due(parts, state, len(batches)):
                 evaluate(parts, state, state.train_loss)
-            stop = should_stop(state, config, elapsed)
+                plan_budget(parts, state)
+            stop = should_stop(state, config, state.budget_spent(), parts.plan)
             if stop is not None:
                 break
         if state.done_in_epoch == len(batches):
@@ -244,7 +274,8 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
             # Save where we are, unscored, so the resumed run matches an uninterrupted one.
             save_checkpoint(parts, state)
             raise TrainingInterrupted(f"{stop.message}; checkpoint in {config.checkpoint_dir}, resume with --resume")
-        evaluate(parts, state, state.train_loss)
+        if config.time_budget_s is None or stop is not None or state.epoch >= config.epochs:
+            evaluate(parts, state, state.train_loss)  # a budgeted run scores at its planned steps instead
         state.loss_sum, state.loss_batches = 0.0, 0
     if runtime.is_main and (not state.history or state.history[-1].step != state.step):
         evaluate(parts, state, 0.0)  # resumed from a checkpoint taken after the last step but before its scoring
@@ -269,9 +300,8 @@ def prepare(model: Any, splits: Splits, labels: list[str], config: LoopConfig, r
     )
     total_steps = math.ceil(batches_per_epoch / config.accumulation) * config.epochs
     optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, linear_schedule(total_steps, math.ceil(config.warmup_ratio * total_steps))
-    )
+    schedule = budget.Schedule(total_steps, config.warmup_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     weights = torch.tensor(config.class_weights, dtype=torch.float32) if config.class_weights else None
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(runtime.device) if weights is not None else None)
     return Parts(
@@ -279,11 +309,13 @@ def prepare(model: Any, splits: Splits, labels: list[str], config: LoopConfig, r
         wrapped,
         optimizer,
         scheduler,
+        schedule,
         loss_fn,
         splits,
         len(labels),
         lengths,
         batches_per_epoch,
+        total_steps,
         total_steps,
         config,
         runtime,
@@ -298,7 +330,8 @@ def restore(parts: Parts) -> TrainState | None:
         return None
     checkpoint.load_trainable_state(parts.model, saved["model"])
     parts.optimizer.load_state_dict(saved["optimizer"])
-    parts.scheduler.load_state_dict(saved["scheduler"])
+    parts.scheduler.load_state_dict(saved["scheduler"])  # a budgeted run's planned end comes back with it
+    parts.total_steps = parts.schedule.total_steps
     state = TrainState.from_checkpoint(saved)
     checkpoint.restore_rng(saved["rng"])
     print(f"frontier train: {state.log[-1]}", file=sys.stderr)
@@ -328,9 +361,61 @@ def step(parts: Parts, state: TrainState, batches: list[list[int]]) -> None:
     state.step += 1
 
 
+def scoring_due(parts: Parts, state: TrainState, batches_in_epoch: int) -> bool:
+    """Whether to score a checkpoint after this step: every ``evalSteps`` (the end of an epoch scores anyway),
+    or at a budgeted run's planned steps (its last scoring follows the loop)."""
+    plan = parts.plan
+    if parts.config.time_budget_s is not None:
+        return plan is not None and state.step < plan.total_steps and plan.scoring_due(state.step)
+    if state.done_in_epoch == batches_in_epoch:
+        return False
+    return bool(parts.config.eval_steps) and state.step % parts.config.eval_steps == 0
+
+
+def plan_budget(parts: Parts, state: TrainState) -> None:
+    """Plan (again) the steps that fill the time budget from the pace measured so far, and end the
+    learning-rate schedule there. Rank 0 plans; the other ranks take its number of steps."""
+    config, runtime = parts.config, parts.runtime
+    if config.time_budget_s is None:
+        return
+    steps_here = max(1, state.step - (state.resumed_from_step or 0))
+    step_s = max(1e-6, state.elapsed() - state.scoring_seconds) / steps_here
+    scorings_here = state.scorings - state.scorings_at_start
+    if scorings_here > 0:
+        pace = budget.Pace(step_s, state.scoring_seconds / scorings_here)
+    else:
+        rows_per_step = config.batch_size * config.accumulation * runtime.world_size
+        pace = budget.Pace.estimated(step_s, rows_per_step, len(parts.splits.probe) + len(parts.splits.eval))
+    plan = budget.plan(
+        config.time_budget_s,
+        state.budget_spent(),
+        state.step,
+        pace,
+        max_steps=parts.max_steps,
+        scorings_done=state.scorings,
+    )
+    if runtime.world_size > 1:
+        plan = _agreed(plan, state.step, budget.SCORINGS - state.scorings)
+    parts.plan, parts.total_steps = plan, plan.total_steps
+    parts.schedule.replan(plan.total_steps)
+    if runtime.is_main:
+        print(f"frontier train: step {state.step}: {plan.describe(config.time_budget_s, pace)}", file=sys.stderr)
+
+
+def _agreed(plan: budget.BudgetPlan, step: int, scorings_left: int) -> budget.BudgetPlan:
+    """Rank 0's plan on every rank: ranks that stopped at different steps would wait for each other forever."""
+    import torch.distributed
+
+    total = torch.tensor([plan.total_steps], dtype=torch.int64)
+    torch.distributed.broadcast(total, src=0)
+    steps = int(total.item())
+    return budget.BudgetPlan(steps, budget._spread(step, steps, max(1, scorings_left)), plan.capped_by_epochs)
+
+
 def evaluate(parts: Parts, state: TrainState, train_loss: float) -> None:
     """Score the current weights (train probe and eval macro-F1), record them, keep them when they are
-    the best so far, and write the resumable checkpoint. Rank 0 only."""
+    the best so far, and write the resumable checkpoint. Rank 0 only (every rank counts the scoring)."""
+    state.scorings += 1
     if not parts.runtime.is_main:
         return
     scoring_started = time.monotonic()
@@ -360,14 +445,24 @@ def evaluate(parts: Parts, state: TrainState, train_loss: float) -> None:
     state.scoring_seconds += time.monotonic() - scoring_started
 
 
-def should_stop(state: TrainState, config: LoopConfig, elapsed: float) -> Stop | None:
-    """Whether to stop after this step, and why: the step limit, a termination signal, the time budget."""
+def should_stop(
+    state: TrainState, config: LoopConfig, elapsed: float, plan: budget.BudgetPlan | None = None
+) -> Stop | None:
+    """Whether to stop after this step, and why: the step limit, a termination signal, the time budget
+    (its planned steps done, or the budget itself spent)."""
     if config.stop_after_steps is not None and state.step >= config.stop_after_steps:
         return Stop(StopReason.STEP_LIMIT, f"stopped after {state.step} steps (--stop-after-steps)")
     if config.preempt_requested():
         return Stop(StopReason.PREEMPTED, f"stopped at step {state.step} on a termination signal")
-    if config.time_budget_s is not None and elapsed >= config.time_budget_s:
+    if config.time_budget_s is None:
+        return None
+    if elapsed >= config.time_budget_s:
         return Stop(StopReason.TIME_BUDGET, f"time budget of {config.time_budget_s:.0f}s reached at step {state.step}")
+    if plan is not None and not plan.capped_by_epochs and state.step >= plan.total_steps:
+        return Stop(
+            StopReason.TIME_BUDGET,
+            f"trained the {plan.total_steps} steps planned to fill the {config.time_budget_s:.0f}s time budget",
+        )
     return None
 
 
@@ -431,15 +526,6 @@ def _optimizer(model: Any, config: LoopConfig) -> torch.optim.AdamW:
             (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate)
-
-
-def linear_schedule(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
 
 
 def _eta(seconds: float) -> str:

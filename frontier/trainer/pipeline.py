@@ -160,7 +160,7 @@ def _loop_config(
         resume=options.resume,
         class_weights=training_data.class_weights,
         stop_after_steps=options.stop_after_steps,
-        time_budget_s=options.time_budget_s,
+        time_budget_s=options.time_budget_s if options.time_budget_s is not None else hp.time_budget_s,
         preempt_requested=options.preempt_requested or (lambda: False),
     )
 

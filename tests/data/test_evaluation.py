@@ -12,7 +12,7 @@ from frontier import api
 from frontier.api.spec import ClassifierModelSpec
 from frontier.artifact import reference_predictions
 from frontier.data.data import prepare, with_sources
-from frontier.data.evaluation import EvalRows, benchmark_rows
+from frontier.data.evaluation import EvalRows, benchmark_rows, rows_for_test
 from frontier.errors import ArtifactError, DataError
 from tests.trainer.helpers import LABELS, tiny_rows, write_jsonl
 
@@ -158,3 +158,40 @@ def test_unreadable_predictions_are_an_artifact_error(tmp_path: Path, content: s
     (tmp_path / "predictions.json").write_text(content)
     with pytest.raises(ArtifactError, match=r"predictions\.json"):
         reference_predictions(tmp_path, "fp32", None)
+
+
+# ------------------------------------------------------------------------------------------ the test split
+
+
+def test_without_a_test_source_there_are_no_test_rows(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "train.jsonl", tiny_rows(20))
+    assert rows_for_test(_spec({"train": {"uri": "train.jsonl"}}), tmp_path) is None
+
+
+def test_the_test_split_is_read_whole_or_sampled_stratified_the_same_for_every_candidate(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "train.jsonl", tiny_rows(20))
+    write_jsonl(tmp_path / "test.jsonl", tiny_rows(10))
+    whole = rows_for_test(_spec({"train": {"uri": "train.jsonl"}, "test": {"uri": "test.jsonl"}}), tmp_path)
+    assert whole is not None and len(whole) == 30 and whole.texts == [r["text"] for r in tiny_rows(10)]
+
+    sampled_spec = _spec({"train": {"uri": "train.jsonl"}, "test": {"uri": "test.jsonl"}, "maxTestSamples": 9})
+    sampled = rows_for_test(sampled_spec, tmp_path)
+    assert sampled is not None and sorted(sampled.labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert sampled == rows_for_test(sampled_spec, tmp_path)  # no candidate seed: one sample for all versions
+
+
+def test_no_training_run_reads_the_test_split(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "train.jsonl", tiny_rows(20))
+    spec = _spec({"train": {"uri": "train.jsonl"}, "test": {"uri": "missing.jsonl"}})
+    trained = prepare(spec.dataset, spec.labels, tmp_path, 7)  # a missing test file cannot stop training
+    assert len(trained.train) + len(trained.eval) == 60
+    with pytest.raises(DataError, match=r"missing\.jsonl"):
+        rows_for_test(spec, tmp_path)
+
+
+def test_a_test_row_with_an_unknown_label_is_an_error_naming_the_test_split(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "train.jsonl", tiny_rows(20))
+    write_jsonl(tmp_path / "test.jsonl", [*tiny_rows(2), {"text": "odd one", "label": "weather"}])
+    spec = _spec({"train": {"uri": "train.jsonl"}, "test": {"uri": "test.jsonl"}})
+    with pytest.raises(DataError, match=r"test split .*test.jsonl.*row 7.*'weather'"):
+        rows_for_test(spec, tmp_path)

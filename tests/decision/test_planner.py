@@ -9,7 +9,7 @@ import pytest
 
 from frontier import api
 from frontier.api.spec import ClassifierModelSpec
-from frontier.api.status import Artifact, ClassifierModelStatus, Metrics
+from frontier.api.status import Artifact, ClassifierModelStatus, Metrics, ScoreOnTest
 from frontier.decision import planner
 from frontier.decision.work import (
     Benchmark,
@@ -135,6 +135,8 @@ GENERATION_EDITS: list[tuple[str, dict[str, Any], int, list[str]]] = [
     ("endpoint", {"serving": {"endpoint": "http://elsewhere:8000"}}, 1, []),
     ("model name", {"serving": {"modelName": "renamed"}}, 2, ["Benchmark"]),
     ("benchmark load", {"benchmark": {"requests": 50}}, 2, ["Benchmark"]),
+    # A test split is read by no training run: a new generation measures (and scores) again, trains nothing.
+    ("test split", {"dataset": {**MINIMAL["spec"]["dataset"], "test": {"uri": "t.jsonl"}}}, 2, ["Benchmark"]),
     ("labels", {"labels": ["billing", "shipping", "refund", "other"]}, 2, ["Train"]),
     ("export", {"export": {"precisions": ["fp32"]}}, 2, ["Train"]),
 ]
@@ -152,6 +154,25 @@ def test_which_edits_make_a_new_generation_and_what_it_does_again(
     assert [type(a).__name__ for a in plan.actions] == actions
     if generation == 1:
         assert [v.version for v in plan.status.versions] == [1, 2]
+
+
+def scored_on_test(m: Metrics, f1: float) -> Metrics:
+    return m.model_copy(update={"test": ScoreOnTest(macro_f1=f1, accuracy=f1, rows=100)})
+
+
+@pytest.mark.parametrize(
+    ("test_f1", "why"),
+    [({1: 0.95, 2: 0.10}, "poisoned against the winner"), ({1: 0.10, 2: 0.95}, "poisoned for it"), ({}, "no test")],
+)
+def test_the_test_split_never_changes_the_decision(test_f1: dict[int, float], why: str) -> None:
+    measured = {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}
+    clean = settle(spec_of(), ClassifierModelStatus(), measured)
+    poisoned_metrics = {v: scored_on_test(m, test_f1[v]) if v in test_f1 else m for v, m in measured.items()}
+    poisoned = settle(spec_of(), ClassifierModelStatus(), poisoned_metrics)
+    assert poisoned.status.decision == clean.status.decision, why
+    assert poisoned.status.promoted is not None and clean.status.promoted is not None
+    assert poisoned.status.promoted.version == clean.status.promoted.version == 2
+    assert poisoned.status.promoted.test_macro_f1 == test_f1.get(2)  # shown beside eval, for people
 
 
 def test_a_new_generation_retires_the_old_versions_but_the_promoted_keeps_serving() -> None:

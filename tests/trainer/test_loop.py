@@ -22,7 +22,6 @@ from frontier.trainer.loop import (
     StopReason,
     TrainingInterrupted,
     TrainState,
-    linear_schedule,
     should_stop,
     train,
 )
@@ -128,13 +127,6 @@ def test_only_an_early_stop_is_reported_as_one() -> None:
     assert budget.stopped_early == "time budget of 5s reached at step 1"
 
 
-def test_warm_up_then_linear_decay_to_zero() -> None:
-    factor = linear_schedule(total_steps=10, warmup_steps=2)
-    assert [factor(s) for s in range(11)] == pytest.approx(
-        [0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0]
-    )
-
-
 # The whole loop on a toy model ---------------------------------------------------------------------------------
 
 VOCAB, LABELS = 12, ["a", "b", "c"]
@@ -199,6 +191,18 @@ def test_a_preempted_toy_run_checkpoints_unscored(tmp_path: Path) -> None:
         train(_toy(), _splits(), LABELS, config, CPU)
     saved = checkpoint.load(config.checkpoint_dir, config.fingerprint)
     assert saved is not None and saved["step"] == 1 and saved["history"] == []
+
+
+def test_a_budgeted_toy_run_fills_its_budget_and_its_schedule_ends_where_it_stops(tmp_path: Path) -> None:
+    config = _config(tmp_path, epochs=1000, time_budget_s=3.0)
+    result = train(_toy(), _splits(), LABELS, config, CPU)
+    assert result.stop.reason is StopReason.TIME_BUDGET
+    assert result.stop.message == f"trained the {result.steps} steps planned to fill the 3s time budget"
+    assert 0.8 * 3.0 <= result.train_seconds <= 3.0 * 1.1  # the last scoring included
+    assert len(result.history) == 5 and result.history[-1].step == result.steps  # evenly spread, last at the end
+    saved = checkpoint.load(config.checkpoint_dir, config.fingerprint)
+    assert saved is not None and saved["scheduler"]["lr_lambdas"][0]["total_steps"] == result.steps
+    assert saved["scheduler"]["_last_lr"] == [pytest.approx(0.0), pytest.approx(0.0)]  # decayed to zero there
 
 
 def test_the_time_budget_exports_the_best_checkpoint_so_far(tmp_path: Path) -> None:

@@ -1,0 +1,112 @@
+"""Planning a fine-tuning run to fill a time budget (``hyperparameters.timeBudget``). Pure arithmetic.
+
+The budget is the loop's wall time, from the first optimizer step to the end of the last checkpoint
+scoring (export and quantization follow it and are not counted). A run cannot know its own speed
+beforehand, so it measures it: after ``PROBE_STEPS`` steps ``plan`` turns the seconds per step and per
+scoring into the number of optimizer steps that fill what is left of the budget, keeping room for the
+scorings still to come; it plans again after every scoring, as the estimate sharpens. The learning-rate
+schedule (``Schedule``: linear warm-up, then linear decay) is defined over the planned steps, so it
+reaches zero when the budget ends, and checkpoints are scored ``scorings`` times, evenly spread, the last
+one at the last step. A run that would finish its ``epochs`` before the budget ends is planned to them.
+
+Before the first scoring its cost is estimated from the training pace: a forward pass over the probe and
+eval rows, at a third of a training step's time per row (no backward pass, no optimizer).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+PROBE_STEPS = 5
+"""Steps run before the first plan (the first is slow: allocation, warm caches)."""
+SCORINGS = 5
+"""Checkpoint scorings spread over a budgeted run when ``evalSteps`` does not say."""
+MARGIN = 0.01
+"""Share of the budget left unplanned, for the variation of a step's time."""
+FORWARD_SHARE = 1.0 / 3.0
+"""A scored row's cost relative to a trained one (forward only)."""
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast this run goes, as measured so far."""
+
+    step_s: float
+    """Seconds per optimizer step (scoring left out)."""
+    scoring_s: float
+    """Seconds per checkpoint scoring (measured, or estimated before the first)."""
+
+    @classmethod
+    def estimated(cls, step_s: float, rows_per_step: int, scored_rows: int) -> Pace:
+        """Before any scoring: a scoring costs a forward pass over ``scored_rows``."""
+        return cls(step_s, step_s / max(1, rows_per_step) * scored_rows * FORWARD_SHARE)
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    total_steps: int
+    """The step the schedule ends at and training stops after."""
+    scoring_steps: tuple[int, ...]
+    """The steps after which checkpoints are scored (the last is ``total_steps``)."""
+    capped_by_epochs: bool
+    """The budget would allow more steps than ``epochs`` passes over the data."""
+
+    def scoring_due(self, step: int) -> bool:
+        return step in self.scoring_steps
+
+    def describe(self, budget_s: float, pace: Pace) -> str:
+        why = "its epochs end first" if self.capped_by_epochs else f"fills the {budget_s:.0f}s budget"
+        return (
+            f"planned {self.total_steps} steps ({pace.step_s:.3f}s each) and {len(self.scoring_steps)} more "
+            f"scorings ({pace.scoring_s:.1f}s each): {why}"
+        )
+
+
+def plan(
+    budget_s: float,
+    elapsed_s: float,
+    step: int,
+    pace: Pace,
+    *,
+    max_steps: int,
+    scorings_done: int,
+    scorings: int = SCORINGS,
+) -> BudgetPlan:
+    """The steps that fill the rest of the budget after ``step`` (``elapsed_s`` spent, ``scorings_done``
+    scorings made of ``scorings``), at ``pace``; at most ``max_steps``. With nothing left, ``step`` itself:
+    training stops now and the last scoring runs."""
+    scorings_left = max(1, scorings - scorings_done)
+    left = budget_s * (1.0 - MARGIN) - elapsed_s - scorings_left * pace.scoring_s
+    more = math.floor(left / pace.step_s) if left > 0 and pace.step_s > 0 else 0
+    total = min(max_steps, step + more)
+    return BudgetPlan(total, _spread(step, total, scorings_left), step + more > max_steps)
+
+
+def _spread(step: int, total: int, count: int) -> tuple[int, ...]:
+    """``count`` scoring steps evenly spread over (step, total], the last one at ``total``."""
+    span = total - step
+    if span <= 0:
+        return (total,)
+    points = {step + math.ceil(span * (i + 1) / count) for i in range(count)}
+    return tuple(sorted(points | {total}))
+
+
+class Schedule:
+    """The learning-rate factor: linear warm-up over ``warmup_ratio`` of the steps, then linear decay to zero
+    at ``total_steps``. An object rather than a closure: a budgeted run moves its end as it plans again, and
+    ``LambdaLR`` saves an object's attributes in its state, so a resumed run keeps the plan."""
+
+    def __init__(self, total_steps: int, warmup_ratio: float) -> None:
+        self.warmup_ratio = warmup_ratio
+        self.total_steps = total_steps
+        self.warmup_steps = math.ceil(warmup_ratio * total_steps)
+
+    def replan(self, total_steps: int) -> None:
+        self.total_steps = total_steps
+        self.warmup_steps = math.ceil(self.warmup_ratio * total_steps)
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps))

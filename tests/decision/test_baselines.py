@@ -1,0 +1,113 @@
+"""Baselines on the versions' front: priced from their declared figures, compared in the decision, never served."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from frontier.api.status import ClassifierModelStatus
+from frontier.decision import planner
+from frontier.decision.work import World
+
+from ..api.test_spec_validation import errors_of
+from ..conftest import MINIMAL
+from .test_planner import NOW, metrics, settle, spec_of
+
+PAPER = json.loads((Path(__file__).parents[1] / "fixtures" / "paper-2602.06370.json").read_text())
+GPT4O = PAPER["llm_pricing_usd_per_1M_tokens"]["gpt-4o"]
+IMDB_TOKENS = PAPER["figures"]["llm_tokens"]["imdb gpt-4o"]
+
+
+def gpt4o_on_imdb(prompt: str, output_tokens: float = 1.028) -> dict[str, Any]:
+    return {
+        "name": f"gpt-4o-{prompt}",
+        "declared": {
+            "inputTokens": IMDB_TOKENS[f"{prompt} input"],
+            "outputTokens": output_tokens,
+            "inputUsdPer1MTokens": GPT4O["input"],
+            "outputUsdPer1MTokens": GPT4O["output"],
+            "source": "arXiv 2602.06370",
+        },
+    }
+
+
+def test_the_papers_gpt4o_costs_come_out_of_their_tokens_through_the_baseline_path() -> None:
+    spec = spec_of(baselines=[gpt4o_on_imdb("zero-shot"), gpt4o_on_imdb("few-shot")])
+    shown = {b.name: b for b in planner.plan(spec, ClassifierModelStatus(), World(), NOW, "tickets").status.baselines}
+    published = PAPER["figures"]["cost_per_1M_usd"]["imdb"]
+    assert round(shown["gpt-4o-zero-shot"].cost_per_1m, 2) == published["gpt-4o zero-shot"]
+    assert round(shown["gpt-4o-few-shot"].cost_per_1m, 2) == published["gpt-4o few-shot"]
+    assert shown["gpt-4o-zero-shot"].utility is None  # no macro-F1 or latency declared: no utility
+
+
+def test_the_decision_compares_the_promoted_version_with_the_best_baseline() -> None:
+    baselines = [
+        {"name": "gpt-4o-mini", "declared": {"macroF1": 0.87, "p50Ms": 400, "costPer1M": 160.0, "source": "ours"}},
+        {"name": "dearer", "declared": {"macroF1": 0.90, "p50Ms": 900, "costPer1M": 900.0, "source": "ours"}},
+    ]
+    plan = settle(
+        spec_of(baselines=baselines), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}
+    )
+    assert plan.status.promoted is not None and plan.status.promoted.version == 2  # baselines are never served
+    cheaper = 160.0 / (0.053 * 4.0)
+    assert plan.status.decision is not None
+    assert plan.status.decision.message.endswith(
+        f"; v2 is {cheaper:.0f}× cheaper than baseline gpt-4o-mini at +2.0 macro-F1 points"
+    )
+    assert [b.name for b in plan.status.baselines] == ["gpt-4o-mini", "dearer"]
+
+
+def test_adding_a_baseline_is_not_a_new_generation() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    with_baseline = spec_of(baselines=[gpt4o_on_imdb("zero-shot")])
+    plan = planner.plan(with_baseline, settled, World(), NOW, "tickets")
+    assert plan.generation == 1 and [v.version for v in plan.status.versions] == [1, 2]
+    assert [b.name for b in plan.status.baselines] == ["gpt-4o-zero-shot"]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "field", "words"),
+    [
+        (
+            {"name": "b", "declared": {"macroF1": 0.9, "source": "s"}},
+            "spec.baselines[0].declared.costPer1M",
+            "inputTokens",
+        ),
+        (
+            {
+                "name": "b",
+                "declared": {"inputTokens": 10, "outputTokens": 1, "inputUsdPer1MTokens": 1.0, "source": "s"},
+            },
+            "spec.baselines[0].declared.costPer1M",
+            "prices per 1M tokens",
+        ),
+        (
+            {"name": "b", "declared": {"costPer1M": 0, "source": "s"}},
+            "spec.baselines[0].declared.costPer1M",
+            "greater than 0",
+        ),
+        (
+            {"name": "b", "declared": {"costPer1M": 1, "macroF1": 94.4, "source": "s"}},
+            "spec.baselines[0].declared.macroF1",
+            "less than or equal to 1",
+        ),
+        ({"name": "GPT 4o", "declared": {"costPer1M": 1, "source": "s"}}, "spec.baselines[0].name", "pattern"),
+        ({"name": "b", "declared": {"costPer1M": 1}}, "spec.baselines[0].declared.source", "required"),
+    ],
+    ids=["no-price", "half-the-token-prices", "zero-cost", "f1-in-percent", "name", "no-source"],
+)
+def test_a_broken_baseline_is_reported_at_its_field(baseline: dict[str, Any], field: str, words: str) -> None:
+    document = copy.deepcopy(MINIMAL)
+    document["spec"]["baselines"] = [baseline]
+    errors = errors_of(document)
+    assert field in errors and words in errors[field], errors
+
+
+def test_baseline_names_are_unique() -> None:
+    document = copy.deepcopy(MINIMAL)
+    document["spec"]["baselines"] = [gpt4o_on_imdb("zero-shot"), gpt4o_on_imdb("zero-shot")]
+    assert "baseline names must be unique; repeated: gpt-4o-zero-shot" in errors_of(document)["spec.baselines"]
