@@ -22,6 +22,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "crd": ("frontier.commands.crd", "print the CustomResourceDefinition generated from the API models"),
     "train": ("frontier.trainer.entry", "fine-tune, evaluate and export one candidate (the training Job)"),
     "bench": ("frontier.serving.entry", "benchmark one served version through Triton (the benchmark Job)"),
+    "baseline": ("frontier.baselines.entry", "measure a prompted LLM baseline through its endpoint (the baseline Job)"),
     "run": ("frontier.runtime.entry", "run the whole lifecycle on this machine with an embedded Triton"),
     "operator": ("frontier.operator.entry", "run the Kubernetes operator (kopf)"),
 }

@@ -6,7 +6,8 @@ operator) and ``FRONTIER_RESULT_NAMESPACE``. Before exiting 0 the workload write
 
 - a training Job: ``{"artifact": {"uri": "...", "sha256": "<manifest.json digest>"}}``;
 - a benchmark Job: ``{"metrics": {"<version>": <status.versions[].metrics, camelCase>, ...}}``, one entry per
-  version it measured (the generation's versions and the promoted one, measured together).
+  version it measured (the generation's versions and the promoted one, measured together);
+- a baseline Job: ``{"baseline": {"macroF1", "p50Ms", "p95Ms", "p99Ms", "measured": {...}}}`` (``BaselineResult``).
 
 Before exiting non-zero on an error of its own, the workload writes
 ``{"error": {"reason": "DataError", "message": "...", "exitCode": 2}}`` (``publish_failure``, best effort:
@@ -28,11 +29,12 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from frontier.api.status import Artifact, Metrics
+from frontier.api._base import ApiModel
+from frontier.api.status import Artifact, LlmMeasurement, Metrics
 
 RESULT_KEY = "result.json"
 """The key of the result ConfigMap a Job writes its payload to."""
@@ -123,6 +125,31 @@ def _metrics(raw: Any, where: str) -> Metrics:
 def benchmark_payload(metrics: Mapping[int, Metrics]) -> dict[str, Any]:
     """What a benchmark Job publishes: every contender's metrics, by version number."""
     return {"metrics": {str(version): m.to_wire() for version, m in sorted(metrics.items())}}
+
+
+class BaselineResult(ApiModel):
+    """What a baseline Job measured (``frontier.baselines``)."""
+
+    macro_f1: Annotated[float, Field(ge=0, le=1)]
+    p50_ms: Annotated[float, Field(ge=0)]
+    p95_ms: Annotated[float, Field(ge=0)]
+    p99_ms: Annotated[float, Field(ge=0)]
+    measured: LlmMeasurement
+
+
+def baseline_result(configmap: Mapping[str, Any] | None) -> BaselineResult:
+    raw = _payload(configmap).get("baseline")
+    bad = _non_finite(raw, "baseline")
+    if bad is not None:
+        raise ResultError(f"invalid baseline in {RESULT_KEY}: {bad} is not a finite number")
+    try:
+        return BaselineResult.model_validate(raw)
+    except ValidationError as error:
+        raise ResultError(f"invalid baseline in {RESULT_KEY}: {_first(error)}") from None
+
+
+def baseline_payload(result: BaselineResult) -> dict[str, Any]:
+    return {"baseline": result.to_wire()}
 
 
 MAX_FAILURE_MESSAGE = 4096

@@ -23,6 +23,8 @@ LIGHT = [
     "frontier.results",
     "frontier.data.evaluation",
     "frontier.serving.entry",
+    "frontier.baselines.entry",
+    "frontier.baselines.measurement",
     "frontier.cli",
 ]
 

@@ -41,3 +41,9 @@ class Claim:
 
 def holder(claims: Iterable[Claim]) -> Claim | None:
     return min(claims, default=None)
+
+
+def baseline_api_key_variable(baseline: str) -> str:
+    """The environment variable a baseline's API key is read from: ``frontier run`` reads the user's
+    environment; the baseline Job gets it from the Secret its ``credentials`` name."""
+    return f"FRONTIER_BASELINE_{baseline.upper().replace('-', '_')}_API_KEY"

@@ -493,11 +493,56 @@ class DeclaredBaseline(ApiModel):
         return self
 
 
+class SecretKeyRef(ApiModel):
+    """A key of a Secret in the resource's namespace."""
+
+    name: Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_LABEL)]
+    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")] = "apiKey"
+
+
+class LlmBaseline(ApiModel):
+    """A prompted LLM measured on the eval rows through an OpenAI-compatible chat-completions endpoint."""
+
+    endpoint: Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://\S+$")]
+    """The API base (``https://api.openai.com/v1``); requests go to ``<endpoint>/chat/completions``."""
+    model: Annotated[str, Field(min_length=1, max_length=256)]
+    credentials: SecretKeyRef | None = None
+    """The API key, sent as the bearer token; never in the spec or the status. ``frontier run`` reads it from
+    ``$FRONTIER_BASELINE_<NAME>_API_KEY`` (the baseline's name upper-cased, ``-`` as ``_``)."""
+    prompt: Literal["zeroShot", "fewShot"] = "zeroShot"
+    shots: Annotated[int, Field(ge=1, le=64)] = 8
+    """Examples for ``fewShot``, drawn stratified from the training rows."""
+    max_output_tokens: Annotated[int, Field(ge=1, le=4096)] = 16
+    input_usd_per_1m_tokens: Annotated[float, Field(ge=0.0)]
+    output_usd_per_1m_tokens: Annotated[float, Field(ge=0.0)]
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    sample_size: Annotated[int, Field(ge=1, le=1_000_000)] = 200
+    """Eval rows sent (the first of the benchmark's eval rows)."""
+    max_requests: Annotated[int, Field(ge=1, le=100_000_000)] = 1000
+    """The request budget, retries included: what is not asked within it counts as an error."""
+    timeout: Annotated[str, Field(pattern=durations.PATTERN, max_length=32)] = "60s"
+    """Per request."""
+
+
 class BaselineSpec(ApiModel):
-    """A model the versions are compared with: shown in the status, the report and the decision, never served."""
+    """A model the versions are compared with: shown in the status, the report and the decision, never served.
+    Exactly one of ``declared`` (published figures) and ``llm`` (measured here)."""
+
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            CEL: [_cel("has(self.declared) != has(self.llm)", "give exactly one of declared and llm", ".declared")]
+        }
+    )
 
     name: Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
-    declared: DeclaredBaseline
+    declared: DeclaredBaseline | None = None
+    llm: LlmBaseline | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BaselineSpec:
+        if (self.declared is None) == (self.llm is None):
+            raise RuleViolation("declared", "give exactly one of declared and llm")
+        return self
 
 
 # ------------------------------------------------------------------------------------- spec

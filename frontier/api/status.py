@@ -209,14 +209,38 @@ class BaselineStatus(ApiModel):
     """A baseline on the versions' front (``spec.baselines``): shown, never served."""
 
     name: str
-    kind: Literal["declared"] = "declared"
+    kind: Literal["declared", "llm"] = "declared"
     macro_f1: Annotated[float, Field(ge=0, le=1)] | None = None
     p50_ms: Annotated[float, Field(ge=0)] | None = None
     p95_ms: Annotated[float, Field(ge=0)] | None = None
-    cost_per_1m: Annotated[float, Field(ge=0)]
+    p99_ms: Annotated[float, Field(ge=0)] | None = None
+    cost_per_1m: Annotated[float, Field(ge=0)] | None = None
+    """None while an ``llm`` baseline is not measured yet."""
     utility: Annotated[float, Field(ge=0)] | None = None
-    """U with the spec's τ and latency percentile; none when macro-F1 or that percentile was not declared."""
+    """U with the spec's τ and latency percentile; none when macro-F1 or that percentile is not known."""
     source: str
+    """A declared baseline's citation; an ``llm`` baseline's endpoint and model."""
+    measured: LlmMeasurement | None = None
+    """What measuring an ``llm`` baseline found (None for declared figures, or before it is measured)."""
+    message: str | None = None
+    """Why an ``llm`` baseline is not measured (yet): running, or what failed (e.g. a Secret that does not exist)."""
+
+
+class LlmMeasurement(ApiModel):
+    """A prompted LLM on the eval rows, through its endpoint."""
+
+    digest: Annotated[str, Field(max_length=64)]
+    """Of what the measurement depends on: the same digest is never paid for twice."""
+    rows: Annotated[int, Field(ge=0)]
+    accuracy: Annotated[float, Field(ge=0, le=1)]
+    input_tokens: Annotated[float, Field(ge=0)]
+    """Mean prompt tokens per answered request (the API's ``usage``)."""
+    output_tokens: Annotated[float, Field(ge=0)]
+    unparseable: Annotated[int, Field(ge=0)]
+    """Answers that named no label: scored as wrong."""
+    errors: Annotated[int, Field(ge=0)]
+    retries: Annotated[int, Field(ge=0)]
+    requests: Annotated[int, Field(ge=0)]
 
 
 class ServingStatus(ApiModel):

@@ -150,11 +150,11 @@ def reprice(spec: ClassifierModelSpec, status: ClassifierModelStatus) -> Classif
     return status.model_copy(update={"versions": versions}) if changed else status
 
 
-def _against_baselines(spec: ClassifierModelSpec, versions: list[ModelVersion], serving: int | None) -> str:
+def _against_baselines(status: ClassifierModelStatus, versions: list[ModelVersion], serving: int | None) -> str:
     served = next((v for v in versions if v.version == serving), None)
     if served is None or served.metrics is None:
         return ""
-    return baselines.comparison(served.version, served.metrics, baselines.shown(spec))
+    return baselines.comparison(served.version, served.metrics, status.baselines)
 
 
 def _span(interval: Interval | None) -> Span | None:
@@ -267,7 +267,7 @@ def apply_decision(
         version=serving,
         previous_version=outcome.previous_version,
         reason=outcome.reason,
-        message=outcome.message + _disturbances(pool) + _against_baselines(spec, versions, serving),
+        message=outcome.message + _disturbances(pool) + _against_baselines(status, versions, serving),
         decided_at=now,
         scores=[
             VersionScore(

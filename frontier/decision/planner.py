@@ -24,6 +24,8 @@ from frontier.decision import baselines, generations, lifecycle
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
     Action,
+    BaselineKey,
+    BaselineMeasured,
     Benchmark,
     BenchmarkKey,
     Cancel,
@@ -31,7 +33,9 @@ from frontier.decision.work import (
     Event,
     EventReason,
     Failed,
+    MeasureBaseline,
     Measured,
+    Observed,
     Promote,
     Running,
     Train,
@@ -84,12 +88,40 @@ def plan(spec: ClassifierModelSpec, status: ClassifierModelStatus, world: World,
     _cancel_superseded(planning)
     _training(planning)
     _benchmarks(planning)
+    _baselines(planning)
     before = planning.status
     planning.status = lifecycle.apply_decision(spec, planning.status, now, generation)
     _serving(planning, before)
     planning.status = lifecycle.summarize(spec, generation, planning.status, now)
-    planning.status = planning.status.model_copy(update={"baselines": baselines.shown(spec)})
     return Plan(planning.status, tuple(planning.actions), tuple(planning.events), generation)
+
+
+# --------------------------------------------------------------------------------------------- baselines
+
+
+def _baselines(p: _Planning) -> None:
+    """Measure each ``llm`` baseline once per digest; show every baseline, priced, in ``status.baselines``."""
+    previous = {b.name: b for b in p.status.baselines}
+    observed: dict[str, Observed | None] = {}
+    for baseline in p.spec.baselines:
+        if baseline.llm is None:
+            continue
+        key = BaselineKey(baseline.name, baselines.llm_digest(p.spec, baseline))
+        before = previous.get(baseline.name)
+        if before is not None and before.measured is not None and before.measured.digest == key.digest:
+            continue  # measured already: a re-run does not pay for the same calls twice
+        found = observed[baseline.name] = p.world.of(key)
+        if found is None:
+            p.actions.append(MeasureBaseline(key, p.generation))
+            p.say(EventReason.BASELINE_STARTED, f"{baseline.name}: measuring {baseline.llm.model}")
+        elif isinstance(found, BaselineMeasured):
+            p.say(
+                EventReason.BASELINE_MEASURED,
+                f"{baseline.name}: macro-F1 {found.macro_f1:.4f}, p50 {found.p50_ms:.0f} ms",
+            )
+        elif isinstance(found, Failed) and (before is None or before.message != f"{found.reason}: {found.message}"):
+            p.say(EventReason.BASELINE_FAILED, f"{baseline.name}: {found.message}", warning=True)
+    p.status = p.status.model_copy(update={"baselines": baselines.shown(p.spec, list(previous.values()), observed)})
 
 
 # ---------------------------------------------------------------------------------------------- training

@@ -45,6 +45,10 @@ class Reason(StrEnum):
     DISAGREES_WITH_FP32 = "DisagreesWithFp32"
     NO_RESULT = "NoResult"
     ARTIFACT_REUSED = "ArtifactReused"
+    BASELINE_FAILED = "BaselineFailed"
+    """An ``llm`` baseline could not be measured (endpoint unreachable, refused, budget spent before an answer)."""
+    CREDENTIALS_MISSING = "CredentialsMissing"
+    """An ``llm`` baseline's API key is not there (its Secret, or the variable ``frontier run`` reads)."""
 
 
 class IllegalTransition(ValueError):

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from frontier.api.spec import Precision
-from frontier.api.status import Artifact, Metrics
+from frontier.api.status import Artifact, LlmMeasurement, Metrics
 
 # --------------------------------------------------------------------------------------------- keys
 
@@ -36,7 +36,16 @@ class BenchmarkKey:
     generation: int
 
 
-WorkKey = TrainingKey | BenchmarkKey
+@dataclass(frozen=True, order=True)
+class BaselineKey:
+    """One measurement of an ``llm`` baseline: its name and the digest of what the measurement depends on
+    (a Job, an in-process measurement); a new digest is a new measurement, the same one is never paid twice."""
+
+    name: str
+    digest: str
+
+
+WorkKey = TrainingKey | BenchmarkKey | BaselineKey
 
 # ------------------------------------------------------------------------------------- observations
 
@@ -61,12 +70,23 @@ class Measured:
 
 
 @dataclass(frozen=True)
+class BaselineMeasured:
+    """What measuring an ``llm`` baseline found (``frontier.baselines.llm``)."""
+
+    macro_f1: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    measurement: LlmMeasurement
+
+
+@dataclass(frozen=True)
 class Failed:
     reason: str
     message: str
 
 
-Observed = Running | Trained | Measured | Failed
+Observed = Running | Trained | Measured | BaselineMeasured | Failed
 
 
 class ServingKnown(StrEnum):
@@ -171,7 +191,16 @@ class Unload:
     version: int
 
 
-Action = Train | Benchmark | Promote | Cancel | Unload
+@dataclass(frozen=True)
+class MeasureBaseline:
+    """Measure the ``llm`` baseline ``key.name`` of the spec (its digest says which measurement)."""
+
+    key: BaselineKey
+    generation: int
+    """The spec generation it is planned in (a Job reads that generation's manifest)."""
+
+
+Action = Train | Benchmark | Promote | Cancel | Unload | MeasureBaseline
 
 
 class Executor(Protocol):
@@ -188,6 +217,8 @@ class Executor(Protocol):
 
     def unload(self, action: Unload) -> None: ...
 
+    def measure_baseline(self, action: MeasureBaseline) -> None: ...
+
 
 def carry_out(actions: Iterable[Action], executor: Executor) -> None:
     """Each action, in the planner's order, by the executor's method of its kind."""
@@ -200,6 +231,8 @@ def carry_out(actions: Iterable[Action], executor: Executor) -> None:
             executor.promote(action)
         elif isinstance(action, Cancel):
             executor.cancel(action)
+        elif isinstance(action, MeasureBaseline):
+            executor.measure_baseline(action)
         else:
             executor.unload(action)
 
@@ -218,6 +251,9 @@ class EventReason(StrEnum):
     PROMOTED = "Promoted"
     RECOMMENDED = "Recommended"
     CANCELLED = "JobCancelled"
+    BASELINE_STARTED = "BaselineStarted"
+    BASELINE_MEASURED = "BaselineMeasured"
+    BASELINE_FAILED = "BaselineFailed"
 
 
 @dataclass(frozen=True)

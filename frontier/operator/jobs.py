@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from frontier.api import API_VERSION, KIND
+from frontier.api.names import baseline_api_key_variable
 from frontier.api.spec import CandidateSpec, ClassifierModelSpec
 from frontier.decision.work import Contender
 from frontier.operator.settings import OperatorSettings
@@ -29,11 +30,13 @@ from frontier.results import ENV_RESULT_CONFIGMAP, ENV_RESULT_NAMESPACE
 
 MANAGED_BY = "frontier"
 LABEL_MODEL = "frontier.dev/model"
-LABEL_ROLE = "frontier.dev/role"  # train | bench | manifest | result | identity | purge
+LABEL_ROLE = "frontier.dev/role"  # train | bench | baseline | manifest | result | identity | purge
 LABEL_CANDIDATE = "frontier.dev/candidate"
 LABEL_GENERATION = "frontier.dev/generation"
 LABEL_VERSION = "frontier.dev/version"
 LABEL_JOB = "frontier.dev/job"
+LABEL_BASELINE = "frontier.dev/baseline"
+LABEL_DIGEST = "frontier.dev/digest"
 MANIFEST_DIR = "/etc/frontier"
 MANIFEST_FILE = f"{MANIFEST_DIR}/manifest.yaml"
 PVC_MOUNT = "/frontier"
@@ -72,6 +75,10 @@ def train_job_name(target: Target, candidate: str, generation: int) -> str:
 
 def bench_job_name(target: Target, generation: int) -> str:
     return dns_name(target.name, f"g{generation}-{tag(target.uid)}-bench")
+
+
+def baseline_job_name(target: Target, baseline: str, digest: str) -> str:
+    return dns_name(f"{target.name}-{baseline}", f"{digest[:8]}-{tag(target.uid)}-baseline")
 
 
 def manifest_name(target: Target, generation: int) -> str:
@@ -406,6 +413,35 @@ def bench_job(
         deadline_s=settings.bench_deadline_s,
         extra_labels={},
     )
+
+
+def baseline_job(
+    target: Target, spec: ClassifierModelSpec, baseline: str, digest: str, generation: int, settings: OperatorSettings
+) -> dict[str, Any]:
+    """One Job asks an ``llm`` baseline's endpoint about the eval rows. Its API key comes from the Secret the
+    baseline names, as an *optional* reference: a missing Secret lets the pod start, and ``frontier baseline``
+    fails with CredentialsMissing published as its result, a message in status rather than a pod stuck in
+    CreateContainerConfigError."""
+    spec_of = next(b for b in spec.baselines if b.name == baseline)
+    assert spec_of.llm is not None
+    job = _job(
+        target,
+        spec,
+        settings,
+        name=baseline_job_name(target, baseline, digest),
+        role="baseline",
+        generation=generation,
+        command=["frontier", "baseline", "--manifest", MANIFEST_FILE, "--name", baseline],
+        candidate=None,
+        deadline_s=settings.bench_deadline_s,
+        extra_labels={LABEL_BASELINE: baseline, LABEL_DIGEST: digest},
+    )
+    credentials = spec_of.llm.credentials
+    if credentials is not None:
+        reference = {"name": credentials.name, "key": credentials.key, "optional": True}
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        container["env"].append({"name": baseline_api_key_variable(baseline), "valueFrom": {"secretKeyRef": reference}})
+    return job
 
 
 def purge_job(target: Target, spec: ClassifierModelSpec, settings: OperatorSettings) -> dict[str, Any]:

@@ -21,10 +21,12 @@ from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus, Condition, ConditionType, Phase
 from frontier.decision import generations, planner
 from frontier.decision.work import (
+    BaselineKey,
     Benchmark,
     BenchmarkKey,
     Cancel,
     EventReason,
+    MeasureBaseline,
     Promote,
     ServingKnown,
     Train,
@@ -42,13 +44,20 @@ from frontier.serving.client import TritonClient
 NO_ENDPOINT_NOTE = " (Triton not called: spec.serving.endpoint is not set)"
 
 # The planner's words for the actions it asks; the executor posts its own, which name the Job.
-ACTION_EVENTS = {EventReason.TRAINING_STARTED, EventReason.BENCHMARK_STARTED, EventReason.CANCELLED}
+ACTION_EVENTS = {
+    EventReason.TRAINING_STARTED,
+    EventReason.BENCHMARK_STARTED,
+    EventReason.BASELINE_STARTED,
+    EventReason.CANCELLED,
+}
 # Events that count a Job's end in frontier_jobs_total.
 JOB_ENDS = {
     EventReason.TRAINED: ("train", "succeeded"),
     EventReason.TRAINING_FAILED: ("train", "failed"),
     EventReason.BENCHMARKED: ("bench", "succeeded"),
     EventReason.BENCHMARK_FAILED: ("bench", "failed"),
+    EventReason.BASELINE_MEASURED: ("baseline", "succeeded"),
+    EventReason.BASELINE_FAILED: ("baseline", "failed"),
 }
 
 
@@ -103,6 +112,8 @@ def target_of(body: JSON) -> jobs.Target:
 def job_name(target: jobs.Target, key: WorkKey) -> str:
     if isinstance(key, TrainingKey):
         return jobs.train_job_name(target, key.candidate, key.generation)
+    if isinstance(key, BaselineKey):
+        return jobs.baseline_job_name(target, key.name, key.digest)
     return jobs.bench_job_name(target, key.generation)
 
 
@@ -129,7 +140,9 @@ class Executor:
             self.kube.ensure_job_identity(jobs.job_identity(self.target, name))
         if self.kube.create_job(job):
             metrics.JOBS.labels(role, "created").inc()
-            reason = EventReason.TRAINING_STARTED if role == "train" else EventReason.BENCHMARK_STARTED
+            reason = {"train": EventReason.TRAINING_STARTED, "bench": EventReason.BENCHMARK_STARTED}.get(
+                role, EventReason.BASELINE_STARTED
+            )
             self.events.append(Event("Normal", reason, f"created Job {name}"))
             return
         existing = self.kube.get_job(self.target.namespace, name)
@@ -149,6 +162,11 @@ class Executor:
         generation = action.key.generation
         job = jobs.bench_job(self.target, self.spec, generation, action.contenders, self.settings, action.discard)
         self._start(job, generation, "bench")
+
+    def measure_baseline(self, action: MeasureBaseline) -> None:
+        key = action.key
+        job = jobs.baseline_job(self.target, self.spec, key.name, key.digest, action.generation, self.settings)
+        self._start(job, action.generation, "baseline")
 
     def promote(self, action: Promote) -> None:
         endpoint = endpoint_of(self.spec, self.settings)
@@ -290,7 +308,7 @@ def reconcile(
     endpoint = endpoint_of(spec, settings)
     # Only this incarnation's Jobs: a predecessor of the same name may still have some.
     listed = {n: j for n, j in kube.list_jobs(target.namespace, target.name).items() if jobs.owned_by(j, target)}
-    observed = world.world(kube, target.namespace, listed, before, generation, endpoint, model_name(spec, target))
+    observed = world.world(kube, target.namespace, listed, before, generation, endpoint, model_name(spec, target), spec)
     # plan
     plan = planner.plan(spec, before, observed, now, model_name(spec, target))
     # act

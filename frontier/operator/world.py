@@ -13,9 +13,13 @@ from typing import Any
 
 from frontier import results
 from frontier.api.names import version_model
+from frontier.api.spec import ClassifierModelSpec
 from frontier.api.status import ClassifierModelStatus
+from frontier.decision import baselines
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
+    BaselineKey,
+    BaselineMeasured,
     BenchmarkKey,
     Failed,
     Measured,
@@ -44,12 +48,20 @@ def key_of(job: Mapping[str, Any]) -> WorkKey | None:
         return TrainingKey(labels[jobs.LABEL_CANDIDATE], generation)
     if role == "bench" and not labels.get(jobs.LABEL_VERSION):  # one version's Job: an older operator's
         return BenchmarkKey(generation)
+    if role == "baseline" and labels.get(jobs.LABEL_BASELINE) and labels.get(jobs.LABEL_DIGEST):
+        return BaselineKey(labels[jobs.LABEL_BASELINE], labels[jobs.LABEL_DIGEST])
     return None
 
 
-def awaited(status: ClassifierModelStatus, generation: int) -> set[WorkKey]:
+def awaited(status: ClassifierModelStatus, generation: int, spec: ClassifierModelSpec | None = None) -> set[WorkKey]:
     """The work whose result the planner will read on this pass."""
     keys: set[WorkKey] = set()
+    measured = {b.name: b.measured.digest for b in status.baselines if b.measured is not None}
+    for baseline in spec.baselines if spec is not None else []:
+        assert spec is not None
+        digest = baselines.llm_digest(spec, baseline) if baseline.llm is not None else None
+        if digest is not None and measured.get(baseline.name) != digest:
+            keys.add(BaselineKey(baseline.name, digest))
     for v in status.versions:
         if v.spec_generation == generation and v.state in IN_TRAINING:
             keys.add(TrainingKey(v.candidate, generation))
@@ -89,6 +101,9 @@ def _result(configmap: JSON | None, key: WorkKey, job: str) -> Observed:
     try:
         if isinstance(key, TrainingKey):
             return Trained(results.training_artifact(configmap))
+        if isinstance(key, BaselineKey):
+            found = results.baseline_result(configmap)
+            return BaselineMeasured(found.macro_f1, found.p50_ms, found.p95_ms, found.p99_ms, found.measured)
         return Measured(results.benchmark_metrics(configmap))
     except results.ResultError as error:
         return Failed(Reason.NO_RESULT, f"Job {job}: {error}")
@@ -120,9 +135,10 @@ def world(
     generation: int,
     endpoint: str | None,
     model_name: str,
+    spec: ClassifierModelSpec | None = None,
 ) -> World:
     return World(
-        work=observe_jobs(kube, namespace, listed, awaited(status, generation)),
+        work=observe_jobs(kube, namespace, listed, awaited(status, generation, spec)),
         served=observe_serving(endpoint, model_name),
     )
 

@@ -24,10 +24,12 @@ from frontier.data.evaluation import EvalRows, benchmark_rows, rows_for_test
 from frontier.decision import generations, planner
 from frontier.decision.states import AWAITING_BENCHMARK, IN_TRAINING, Reason
 from frontier.decision.work import (
+    BaselineMeasured,
     Benchmark,
     BenchmarkKey,
     Cancel,
     Failed,
+    MeasureBaseline,
     Measured,
     Observed,
     Promote,
@@ -40,7 +42,7 @@ from frontier.decision.work import (
     World,
     carry_out,
 )
-from frontier.errors import ArtifactError, FrontierError, ServingError
+from frontier.errors import ArtifactError, DataError, FrontierError, ServingError
 from frontier.runtime import digests, training
 from frontier.runtime.workdir import Workdir
 from frontier.serving import rounds
@@ -88,7 +90,7 @@ class LocalExecutor:
         self.serving_factory = serving_factory
         self.serving: Serving | None = None
         self.failures: dict[WorkKey, Failed] = {}
-        self.measured: dict[WorkKey, Measured] = {}
+        self.measured: dict[WorkKey, Measured | BaselineMeasured] = {}
         self.eval_rows: dict[int, EvalRows] = {}
         self.tested: tuple[EvalRows | None] | None = None
 
@@ -136,6 +138,21 @@ class LocalExecutor:
     # loaded, ends with the run.
     def unload(self, action: Unload) -> None:
         pass
+
+    def measure_baseline(self, action: MeasureBaseline) -> None:
+        """Measure an ``llm`` baseline in-process, through its endpoint."""
+        from frontier.baselines import measurement
+        from frontier.baselines.llm import BaselineError
+
+        baseline = next(b for b in self.spec.baselines if b.name == action.key.name)
+        assert baseline.llm is not None
+        self.say(f"[{baseline.name}] asking {baseline.llm.model} at {baseline.llm.endpoint}")
+        try:
+            self.measured[action.key] = measurement.measure(self.spec, baseline, self.base_dir())
+        except measurement.CredentialsMissing as error:
+            self.failures[action.key] = Failed(Reason.CREDENTIALS_MISSING, str(error))
+        except (BaselineError, DataError) as error:
+            self.failures[action.key] = Failed(Reason.BASELINE_FAILED, str(error))
 
     def base_dir(self) -> Path:
         return self.data_root or self.manifest.resolve().parent

@@ -162,19 +162,20 @@ def write(model: ClassifierModel, status: ClassifierModelStatus, out_dir: Path) 
             f"<td>{c}</td>"
             for c in (
                 html.escape(b.name),
+                b.kind,
                 _fmt(b.macro_f1, ".4f"),
                 _fmt(b.p50_ms, ".1f"),
                 _fmt(b.p95_ms, ".1f"),
                 _fmt(b.cost_per_1m, ".4f"),
                 _fmt(b.utility, ".5g"),
-                html.escape(b.source),
+                html.escape(b.source + (f" — {b.message}" if b.message else "")),
             )
         )
         + "</tr>"
         for b in status.baselines
     )
     baselines_html = (
-        "<h2>Baselines (declared figures: compared, never served)</h2><table><tr><th>baseline</th>"
+        "<h2>Baselines (compared, never served)</h2><table><tr><th>baseline</th><th>kind</th>"
         "<th>macro-F1</th><th>p50 ms</th><th>p95 ms</th><th>$/1M</th><th>utility</th><th>source</th></tr>"
         f"{baselines}</table>"
         if baselines

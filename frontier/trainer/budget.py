@@ -22,7 +22,7 @@ PROBE_STEPS = 5
 """Steps run before the first plan (the first is slow: allocation, warm caches)."""
 SCORINGS = 5
 """Checkpoint scorings spread over a budgeted run when ``evalSteps`` does not say."""
-MARGIN = 0.01
+MARGIN = 0.03
 """Share of the budget left unplanned, for the variation of a step's time."""
 FORWARD_SHARE = 1.0 / 3.0
 """A scored row's cost relative to a trained one (forward only)."""

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from frontier.api.status import ClassifierModelStatus
+from frontier.api.status import ClassifierModelStatus, LlmMeasurement
 from frontier.decision import planner
-from frontier.decision.work import World
+from frontier.decision.work import BaselineMeasured, Failed, MeasureBaseline, World
 
 from ..api.test_spec_validation import errors_of
 from ..conftest import MINIMAL
@@ -111,3 +111,91 @@ def test_baseline_names_are_unique() -> None:
     document = copy.deepcopy(MINIMAL)
     document["spec"]["baselines"] = [gpt4o_on_imdb("zero-shot"), gpt4o_on_imdb("zero-shot")]
     assert "baseline names must be unique; repeated: gpt-4o-zero-shot" in errors_of(document)["spec.baselines"]
+
+
+# Measured (llm) baselines ----------------------------------------------------------------------------------------
+
+LLM = {"endpoint": "https://api.example.com/v1", "model": "gpt-4o-mini", "credentials": {"name": "openai"},
+       "inputUsdPer1MTokens": 0.15, "outputUsdPer1MTokens": 0.60}
+
+
+def llm_spec(**changes: Any) -> Any:
+    return spec_of(baselines=[{"name": "mini", "llm": {**LLM, **changes}}])
+
+
+def measured_for(digest: str) -> BaselineMeasured:
+    found = LlmMeasurement(digest=digest, rows=200, accuracy=0.9, input_tokens=300.0, output_tokens=2.0,
+                           unparseable=3, errors=0, retries=2, requests=202)
+    return BaselineMeasured(macro_f1=0.88, p50_ms=420.0, p95_ms=900.0, p99_ms=1500.0, measurement=found)
+
+
+def test_an_llm_baseline_is_measured_once_priced_by_its_tokens_and_not_asked_again() -> None:
+    spec = llm_spec()
+    first = planner.plan(spec, ClassifierModelStatus(), World(), NOW, "tickets")
+    [action] = [a for a in first.actions if isinstance(a, MeasureBaseline)]
+    assert action.key.name == "mini" and first.status.baselines[0].message == "waiting to be measured"
+
+    done = planner.plan(spec, first.status, World(work={action.key: measured_for(action.key.digest)}), NOW, "tickets")
+    [shown] = done.status.baselines
+    assert (shown.kind, shown.macro_f1, shown.p95_ms) == ("llm", 0.88, 900.0)
+    assert shown.cost_per_1m == pytest.approx(300 * 0.15 + 2 * 0.60)  # 46.2 USD per 1M requests
+    assert shown.measured is not None and shown.measured.unparseable == 3
+
+    again = planner.plan(spec, done.status, World(), NOW, "tickets")  # a re-run, nothing observed
+    assert not [a for a in again.actions if isinstance(a, MeasureBaseline)] and again.status.baselines == [shown]
+
+
+@pytest.mark.parametrize(
+    ("change", "measured_again"),
+    [({"prompt": "fewShot"}, True), ({"maxOutputTokens": 4}, True), ({"credentials": {"name": "other"}}, False)],
+    ids=["prompt", "output-cap", "credentials"],
+)
+def test_what_a_measurement_depends_on_measures_again_and_credentials_do_not(
+    change: dict[str, Any], measured_again: bool
+) -> None:
+    spec = llm_spec()
+    key = next(a for a in planner.plan(spec, ClassifierModelStatus(), World(), NOW, "tickets").actions
+               if isinstance(a, MeasureBaseline)).key
+    status = planner.plan(spec, ClassifierModelStatus(), World(work={key: measured_for(key.digest)}), NOW, "t").status
+    edited = planner.plan(llm_spec(**change), status, World(), NOW, "tickets")
+    assert bool([a for a in edited.actions if isinstance(a, MeasureBaseline)]) == measured_again
+
+
+def test_a_baseline_that_cannot_be_measured_says_why_and_is_not_asked_again_while_the_failure_stands() -> None:
+    spec = llm_spec()
+    key = next(a for a in planner.plan(spec, ClassifierModelStatus(), World(), NOW, "tickets").actions
+               if isinstance(a, MeasureBaseline)).key
+    failed = World(work={key: Failed("CredentialsMissing", "no API key ($FRONTIER_BASELINE_MINI_API_KEY is not set)")})
+    plan = planner.plan(spec, ClassifierModelStatus(), failed, NOW, "tickets")
+    assert plan.status.baselines[0].message == (
+        "CredentialsMissing: no API key ($FRONTIER_BASELINE_MINI_API_KEY is not set)"
+    )
+    assert [e.warning for e in plan.events if e.reason == "BaselineFailed"] == [True]
+    assert not [a for a in plan.actions if isinstance(a, MeasureBaseline)]
+    quiet = planner.plan(spec, plan.status, failed, NOW, "tickets")
+    assert not [e for e in quiet.events if e.reason == "BaselineFailed"]  # said once, not on every pass
+
+
+@pytest.mark.parametrize(
+    ("llm", "field", "words"),
+    [
+        ({**LLM, "endpoint": "ftp://models/v1"}, "spec.baselines[0].llm.endpoint", "pattern"),
+        ({k: v for k, v in LLM.items() if k != "inputUsdPer1MTokens"}, "spec.baselines[0].llm.inputUsdPer1MTokens",
+         "required"),
+        ({**LLM, "credentials": {"name": "Not_A_Secret"}}, "spec.baselines[0].llm.credentials.name", "pattern"),
+    ],
+    ids=["not-http", "no-input-price", "secret-name"],
+)
+def test_a_broken_llm_baseline_is_reported_at_its_field(llm: dict[str, Any], field: str, words: str) -> None:
+    document = copy.deepcopy(MINIMAL)
+    document["spec"]["baselines"] = [{"name": "mini", "llm": llm}]
+    errors = errors_of(document)
+    assert field in errors and words in errors[field], errors
+
+
+def test_a_baseline_is_either_declared_or_measured() -> None:
+    document = copy.deepcopy(MINIMAL)
+    declared = {"costPer1M": 1.0, "source": "s"}
+    for both_or_none in ({"declared": declared, "llm": LLM}, {}):
+        document["spec"]["baselines"] = [{"name": "b", **both_or_none}]
+        assert "exactly one of declared and llm" in errors_of(document)["spec.baselines[0].declared"]

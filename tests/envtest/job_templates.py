@@ -1,4 +1,4 @@
-"""Every Job the operator makes (train, bench, purge), built by ``frontier.operator.jobs`` from one manifest
+"""Every Job the operator makes (train, bench, baseline, purge), built by ``frontier.operator.jobs`` from one manifest
 that uses every storage option: what the Pod Security tests check, offline and on the API server."""
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ def spec(**extra: Any) -> Any:
             },
         ],
         "storage": {"pvc": "frontier-data", "credentialsSecret": "s3-creds", "retainOnDelete": False},
+        "baselines": [{"name": "gpt-4o-mini", "llm": {
+            "endpoint": "https://api.openai.com/v1", "model": "gpt-4o-mini", "credentials": {"name": "openai"},
+            "inputUsdPer1MTokens": 0.15, "outputUsdPer1MTokens": 0.6}}],
         **extra,
     }
     manifest = {"apiVersion": "frontier.dev/v1alpha1", "kind": "ClassifierModel", "metadata": {"name": "sentiment"}}
@@ -33,7 +36,7 @@ def spec(**extra: Any) -> Any:
 
 
 def every_job(namespace: str, settings: OperatorSettings | None = None) -> dict[str, dict[str, Any]]:
-    """``{"train": ..., "train-gpu": ..., "bench": ..., "purge": ...}``, each a batch/v1 Job."""
+    """``{"train": ..., "train-gpu": ..., "bench": ..., "baseline": ..., "purge": ...}``, each a batch/v1 Job."""
     settings = settings or OperatorSettings(triton_endpoint="http://triton.frontier:8000")
     target = jobs.Target("sentiment", namespace, "0b1c2d3e-aaaa-bbbb-cccc-000000000000", 1)
     s = spec()
@@ -42,6 +45,7 @@ def every_job(namespace: str, settings: OperatorSettings | None = None) -> dict[
         "train": jobs.train_job(target, s, s.candidates[0], settings),
         "train-gpu": jobs.train_job(target, s, s.candidates[1], settings),
         "bench": jobs.bench_job(target, s, 1, [contender], settings),
+        "baseline": jobs.baseline_job(target, s, "gpt-4o-mini", "d" * 32, 1, settings),
         "purge": jobs.purge_job(target, s, settings),
     }
 

@@ -29,7 +29,7 @@ def test_the_namespaces_tests_make_enforce_restricted(cluster: EnvtestCluster, n
     assert labels[POD_SECURITY_ENFORCE] == "restricted"
 
 
-@pytest.mark.parametrize("role", ["train", "train-gpu", "bench", "purge"])
+@pytest.mark.parametrize("role", ["train", "train-gpu", "bench", "baseline", "purge"])
 def test_every_job_pod_is_admitted_under_restricted(cluster: EnvtestCluster, namespace: str, role: str) -> None:
     job = every_job(namespace)[role]
     pod = _dry_run(cluster, as_pod(job, f"{role}-pod"))

@@ -12,8 +12,8 @@ import pytest
 from frontier import results
 from frontier.api import parse
 from frontier.api.status import Artifact
-from frontier.decision.work import Contender
-from frontier.operator import jobs, observe
+from frontier.decision.work import BaselineKey, Contender
+from frontier.operator import jobs, observe, world
 from frontier.operator.reconcile import merge_patch
 from frontier.operator.settings import OperatorSettings, from_environment
 
@@ -109,6 +109,20 @@ def test_a_bench_job_measures_its_contenders_together_each_with_its_recorded_art
     assert job["metadata"]["name"] == jobs.bench_job_name(TARGET, 3)
     assert command[command.index("--discard") + 1] == "2"  # a retired version's copy leaves the repository
     assert job["spec"]["ttlSecondsAfterFinished"] == 7 * 24 * 3600  # the declared retention of finished Jobs
+
+
+def test_a_baseline_job_reads_its_api_key_from_the_secret_without_stalling_when_it_is_missing() -> None:
+    s = spec(baselines=[{"name": "gpt-4o-mini", "llm": {
+        "endpoint": "https://api.openai.com/v1", "model": "gpt-4o-mini", "credentials": {"name": "openai", "key": "k"},
+        "inputUsdPer1MTokens": 0.15, "outputUsdPer1MTokens": 0.6}}])
+    job = jobs.baseline_job(TARGET, s, "gpt-4o-mini", "d" * 32, 3, OperatorSettings())
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["frontier", "baseline", "--manifest", jobs.MANIFEST_FILE, "--name", "gpt-4o-mini"]
+    key = next(e for e in container["env"] if e["name"] == "FRONTIER_BASELINE_GPT_4O_MINI_API_KEY")
+    # optional: a missing Secret lets the pod start, and the workload reports CredentialsMissing as its result
+    assert key["valueFrom"]["secretKeyRef"] == {"name": "openai", "key": "k", "optional": True}
+    assert job["metadata"]["name"] == jobs.baseline_job_name(TARGET, "gpt-4o-mini", "d" * 32)
+    assert world.key_of(job) == BaselineKey("gpt-4o-mini", "d" * 32)  # the Job names the work it does
 
 
 def test_jobs_are_kept_for_the_declared_retention_or_until_the_model_goes() -> None:

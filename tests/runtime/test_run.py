@@ -39,6 +39,9 @@ def write_data(root: Path) -> None:
     (root / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in poisoned))
 
 
+CHAT = {"url": ""}  # the module's chat-completions server (an LLM baseline), set by the first_run fixture
+
+
 def manifest(tmp: Path, **spec_overrides) -> Path:
     document = {
         "apiVersion": "frontier.dev/v1alpha1",
@@ -55,6 +58,11 @@ def manifest(tmp: Path, **spec_overrides) -> Path:
             "serving": {"modelName": "tiny_intents", "maxBatchSize": 8},
             "benchmark": {"requests": 40, "warmupRequests": 5, "concurrency": [1, 4]},
             "promotion": {"tau": "500ms"},
+            # A prompted LLM on the same front: the tiny model the chat server generates with was taught another
+            # task's labels, so every answer it gives names no intent (unparseable, scored wrong).
+            "baselines": [{"name": "tiny-llm", "llm": {
+                "endpoint": CHAT["url"], "model": "tiny-qwen3", "maxOutputTokens": 3, "sampleSize": 12,
+                "concurrency": 2, "inputUsdPer1MTokens": 0.15, "outputUsdPer1MTokens": 0.60}}],
             **spec_overrides,
         },
     }
@@ -71,7 +79,16 @@ def frontier_run(path: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
+def chat_server():
+    from tests.baselines.server import ChatServer, train_answerer
+
+    server = ChatServer(*train_answerer(), fail_first=1).serve()
+    CHAT["url"] = server.url
+    return server
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, chat_server):
     tmp = tmp_path_factory.mktemp("run")
     write_data(tmp)
     path = manifest(tmp)
@@ -127,8 +144,21 @@ def test_the_run_writes_a_report_with_the_pareto_plot(first_run):
     assert (tmp / "work" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_second_run_reuses_training_and_benchmarks(first_run):
+def test_the_llm_baseline_was_asked_through_its_endpoint_and_shown_beside_the_versions(first_run, chat_server):
+    tmp, _, _ = first_run
+    [baseline] = status_of(tmp / "work")["baselines"]
+    measured = baseline["measured"]
+    assert (baseline["kind"], measured["rows"], measured["retries"]) == ("llm", 12, 1)  # one 429, retried
+    assert measured["unparseable"] == 12 and baseline["macroF1"] == 0.0  # another task's labels: none parse
+    assert measured["inputTokens"] > 0 and baseline["costPer1M"] > 0 and baseline["p50Ms"] > 0
+    assert chat_server.requests == 13
+    assert "tiny-llm" in (tmp / "work" / "report.html").read_text()
+    assert "baseline tiny-llm" in status_of(tmp / "work")["decision"]["message"]
+
+
+def test_a_second_run_reuses_training_and_benchmarks(first_run, chat_server):
     tmp, path, _ = first_run
+    asked = chat_server.requests
     before = status_of(tmp / "work")
     result = frontier_run(path, tmp / "work")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -138,6 +168,7 @@ def test_a_second_run_reuses_training_and_benchmarks(first_run):
     after = status_of(tmp / "work")
     assert [v["version"] for v in after["versions"]] == [v["version"] for v in before["versions"]]
     assert after["promoted"] == before["promoted"]
+    assert chat_server.requests == asked and after["baselines"] == before["baselines"]  # not paid for twice
 
 
 def test_a_pin_is_a_new_decision_over_the_same_versions(first_run):
