@@ -53,6 +53,7 @@ class ChatServer:
     fail_first: int = 0
     requests: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
     url: str = ""
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +86,7 @@ class ChatServer:
             self.requests += 1
             body = await request.json()
             self.bodies.append(body)
+            self.authorizations.append(request.headers.get("Authorization"))
             if self.requests <= self.fail_first:
                 return web.json_response({"error": {"message": "rate limited"}}, status=429,
                                          headers={"Retry-After": "0"})

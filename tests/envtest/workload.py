@@ -119,6 +119,23 @@ class LocalWorkload:
                     command[i] = str(directory / part[len(mount_path) + 1 :])
         return command
 
+    def secret_value(self, namespace: str, reference: dict[str, Any]) -> str | None:
+        """What the kubelet puts in a ``secretKeyRef`` variable: the key's decoded value; nothing when an
+        *optional* reference names a Secret or key that is not there (a required one would not start)."""
+        import base64
+
+        from .cluster import ApiError
+
+        try:
+            secret = self.cluster.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{reference['name']}")
+        except ApiError:
+            secret = {}
+        encoded = (secret.get("data") or {}).get(reference["key"])
+        if encoded is None:
+            assert reference.get("optional"), f"a required Secret key {reference} is missing: the pod would not start"
+            return None
+        return base64.b64decode(encoded).decode()
+
     def environment(self, job: dict[str, Any], scratch: dict[str, Path] | None = None) -> dict[str, str]:
         container = self.container(job)
         assert not container.get("envFrom"), f"{job['metadata']['name']}: envFrom has no local stand-in"
@@ -130,10 +147,16 @@ class LocalWorkload:
         for variable in container.get("env") or []:
             if "value" in variable:
                 env[variable["name"]] = str(variable["value"])
+            elif "secretKeyRef" in variable["valueFrom"]:
+                value = self.secret_value(job["metadata"]["namespace"], variable["valueFrom"]["secretKeyRef"])
+                if value is not None:
+                    env[variable["name"]] = value
             else:
                 env[variable["name"]] = fields[variable["valueFrom"]["fieldRef"]["fieldPath"]]
         env["KUBECONFIG"] = str(self.cluster.kubeconfig)
         for variable in container.get("env") or []:  # a value under an emptyDir (HOME=/tmp) follows it
+            if variable["name"] not in env:  # an optional reference to a Secret that is not there
+                continue
             value = env[variable["name"]]
             for mount_path, directory in (scratch or {}).items():
                 if value == mount_path or value.startswith(mount_path + "/"):
