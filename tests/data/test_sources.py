@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,13 @@ def test_jsonl_and_csv_read_the_same_rows(tmp_path: Path) -> None:
         writer.writerows(rows)
     for name in ["d.jsonl", "d.csv"]:
         assert read_source(DataSource(uri=name), tmp_path).rows == rows, name
+
+
+def test_a_jsonl_row_ends_at_a_newline_only_not_inside_its_text(tmp_path: Path) -> None:
+    texts = ["next line\u0085in one review", "a line\u2028separator", "windows\r"]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"text": t, "label": "a"}, ensure_ascii=False) + "\r\n" for t in texts))
+    assert [row["text"] for row in read_source(DataSource(uri=str(path)), tmp_path).rows] == texts
 
 
 def test_parquet_reads_the_same_rows(tmp_path: Path) -> None:
