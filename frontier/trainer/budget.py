@@ -7,7 +7,7 @@ scoring into the number of optimizer steps that fill what is left of the budget,
 scorings still to come; it plans again after every scoring, as the estimate sharpens. The learning-rate
 schedule (``Schedule``: linear warm-up, then linear decay) is defined over the planned steps, so it
 reaches zero when the budget ends, and checkpoints are scored ``scorings`` times, evenly spread, the last
-one at the last step. A run that would finish its ``epochs`` before the budget ends is planned to them.
+one at the last step — fewer times when scoring would take more than ``SCORING_SHARE`` of the budget. A run that would finish its ``epochs`` before the budget ends is planned to them.
 
 Before the first scoring its cost is estimated from the training pace: a forward pass over the probe and
 eval rows, at a third of a training step's time per row (no backward pass, no optimizer).
@@ -22,6 +22,8 @@ PROBE_STEPS = 5
 """Steps run before the first plan (the first is slow: allocation, warm caches)."""
 SCORINGS = 5
 """Checkpoint scorings spread over a budgeted run when ``evalSteps`` does not say."""
+SCORING_SHARE = 0.2
+"""The most of the budget scorings may take: fewer of them when each is dear (long texts, many eval rows)."""
 MARGIN = 0.03
 """Share of the budget left unplanned, for the variation of a step's time."""
 FORWARD_SHARE = 1.0 / 3.0
@@ -76,6 +78,8 @@ def plan(
     """The steps that fill the rest of the budget after ``step`` (``elapsed_s`` spent, ``scorings_done``
     scorings made of ``scorings``), at ``pace``; at most ``max_steps``. With nothing left, ``step`` itself:
     training stops now and the last scoring runs."""
+    if pace.scoring_s > 0:  # as many as the scoring share affords, at least the last one
+        scorings = min(scorings, max(scorings_done + 1, math.floor(SCORING_SHARE * budget_s / pace.scoring_s)))
     scorings_left = max(1, scorings - scorings_done)
     left = budget_s * (1.0 - MARGIN) - elapsed_s - scorings_left * pace.scoring_s
     more = math.floor(left / pace.step_s) if left > 0 and pace.step_s > 0 else 0

@@ -21,6 +21,17 @@ def test_a_plan_made_after_scorings_spreads_the_remaining_ones() -> None:
     assert plan.total_steps == 40 + 43 and plan.scoring_steps == (62, 83)
 
 
+@pytest.mark.parametrize(
+    ("scoring_s", "scorings", "total"), [(2.0, 5, 231), (30.0, 4, 187), (111.5, 1, 191), (900.0, 1, 5)]
+)
+def test_dear_scorings_are_fewer_so_they_take_at_most_a_fifth_of_the_budget(
+    scoring_s: float, scorings: int, total: int
+) -> None:
+    # Long texts and many eval rows make a scoring dear (IMDB: 111 s of a 600 s budget): training comes first.
+    plan = budget.plan(600.0, 5.0, 5, Pace(step_s=2.5, scoring_s=scoring_s), max_steps=10**6, scorings_done=0)
+    assert (len(plan.scoring_steps), plan.total_steps) == (scorings, total)
+
+
 def test_the_epochs_cap_the_plan_when_the_budget_would_allow_more() -> None:
     plan = budget.plan(600.0, 5.0, 5, Pace(step_s=0.1, scoring_s=1.0), max_steps=300, scorings_done=0)
     assert plan.total_steps == 300 and plan.capped_by_epochs
