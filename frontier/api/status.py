@@ -46,6 +46,8 @@ class ConditionType(StrEnum):
     BENCHMARKED = "Benchmarked"
     PROMOTED = "Promoted"
     DEGRADED = "Degraded"
+    BASELINES_MEASURED = "BaselinesMeasured"
+    """Only with ``llm`` baselines: every one measured, or why not."""
 
 
 class DecisionAction(StrEnum):
@@ -222,8 +224,10 @@ class BaselineStatus(ApiModel):
     """A declared baseline's citation; an ``llm`` baseline's endpoint and model."""
     measured: LlmMeasurement | None = None
     """What measuring an ``llm`` baseline found (None for declared figures, or before it is measured)."""
+    reason: str | None = None
+    """Why an ``llm`` baseline is not measured: ``Measuring``, or what failed (``CredentialsMissing``…)."""
     message: str | None = None
-    """Why an ``llm`` baseline is not measured (yet): running, or what failed (e.g. a Secret that does not exist)."""
+    """In words: where it runs, or what failed (e.g. the Secret's key is not there)."""
 
 
 class LlmMeasurement(ApiModel):

@@ -123,14 +123,17 @@ def _measured(spec: ClassifierModelSpec, baseline: BaselineSpec, found: Baseline
     )
 
 
+MEASURING = "Measuring"
+
+
 def _waiting(baseline: BaselineSpec, found: Observed | None) -> BaselineStatus:
     if isinstance(found, Failed):
-        message = f"{found.reason}: {found.message}"
+        reason, message = found.reason, found.message
     elif isinstance(found, Running):
-        message = f"measuring ({found.detail})" if found.detail else "measuring"
+        reason, message = MEASURING, (f"measuring ({found.detail})" if found.detail else "measuring")
     else:
-        message = "waiting to be measured"
-    return BaselineStatus(name=baseline.name, kind="llm", source=_source(baseline), message=message)
+        reason, message = MEASURING, "waiting to be measured"
+    return BaselineStatus(name=baseline.name, kind="llm", source=_source(baseline), reason=reason, message=message)
 
 
 def _utility(

@@ -434,6 +434,20 @@ def summarize(
         ),
         _condition(previous, ConditionType.DEGRADED, degraded[0], degraded[1], degraded[2], generation, now),
     ]
+    asked = [b for b in status.baselines if b.kind == "llm"]
+    if asked:  # only a spec with llm baselines has the condition
+        waiting = next((b for b in asked if b.measured is None), None)
+        conditions.append(
+            _condition(
+                previous,
+                ConditionType.BASELINES_MEASURED,
+                waiting is None,
+                (waiting.reason or "Measuring") if waiting else "AllBaselinesMeasured",
+                f"{waiting.name}: {waiting.message}" if waiting else f"{len(asked)} LLM baseline(s) measured",
+                generation,
+                now,
+            )
+        )
     return status.model_copy(update={"phase": phase, "conditions": conditions, "observed_generation": generation})
 
 

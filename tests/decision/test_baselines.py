@@ -167,9 +167,13 @@ def test_a_baseline_that_cannot_be_measured_says_why_and_is_not_asked_again_whil
                if isinstance(a, MeasureBaseline)).key
     failed = World(work={key: Failed("CredentialsMissing", "no API key ($FRONTIER_BASELINE_MINI_API_KEY is not set)")})
     plan = planner.plan(spec, ClassifierModelStatus(), failed, NOW, "tickets")
-    assert plan.status.baselines[0].message == (
-        "CredentialsMissing: no API key ($FRONTIER_BASELINE_MINI_API_KEY is not set)"
+    shown = plan.status.baselines[0]
+    assert (shown.reason, shown.message) == (
+        "CredentialsMissing", "no API key ($FRONTIER_BASELINE_MINI_API_KEY is not set)"
     )
+    condition = next(c for c in plan.status.conditions if c.type == "BaselinesMeasured")
+    assert (condition.status, condition.reason) == ("False", "CredentialsMissing")  # a condition, not a crash
+    assert condition.message == "mini: no API key ($FRONTIER_BASELINE_MINI_API_KEY is not set)"
     assert [e.warning for e in plan.events if e.reason == "BaselineFailed"] == [True]
     assert not [a for a in plan.actions if isinstance(a, MeasureBaseline)]
     quiet = planner.plan(spec, plan.status, failed, NOW, "tickets")

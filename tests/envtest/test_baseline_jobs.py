@@ -50,8 +50,8 @@ def test_a_baseline_job_asks_the_endpoint_with_the_secrets_key_and_a_missing_sec
     [(name, job)] = jobs.wait_jobs(1, role_="baseline").items()
     first = jobs.execute(job, workload)
     assert not first.succeeded and server.requests == 0
-    failed = wait_for(lambda: (b := baseline_of(cluster, namespace)).get("message", "").startswith(
-        "CredentialsMissing") and b, 30, what="the missing Secret in status")
+    failed = wait_for(lambda: (b := baseline_of(cluster, namespace)).get("reason") == "CredentialsMissing" and b,
+                      30, what="the missing Secret in status")
     assert "FRONTIER_BASELINE_TINY_LLM_API_KEY" in failed["message"] and "measured" not in failed
 
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "llm-key"},

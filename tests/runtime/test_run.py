@@ -117,7 +117,7 @@ def test_the_run_ends_with_a_promoted_version_measured_through_triton(first_run)
     assert status["decision"]["action"] == "promote" and "highest utility" in status["decision"]["message"]
     conditions = {c["type"]: c["status"] for c in status["conditions"]}
     assert conditions == {"Ready": "True", "Training": "False", "Benchmarked": "True", "Promoted": "True",
-                          "Degraded": "False"}
+                          "Degraded": "False", "BaselinesMeasured": "True"}
     assert "promoted v" in result.stdout
 
 
