@@ -556,6 +556,12 @@ def _unique_labels(value: list[str]) -> list[str]:
     return value
 
 
+def _names_unique(kind: str, names: list[str]) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{kind} names must be unique; repeated: {', '.join(repeated)}")
+
+
 class ClassifierModelSpec(ApiModel):
     """Everything a platform team declares about one text classifier."""
 
@@ -603,19 +609,13 @@ class ClassifierModelSpec(ApiModel):
     @field_validator("candidates")
     @classmethod
     def _candidate_names_unique(cls, value: list[CandidateSpec]) -> list[CandidateSpec]:
-        names = [c.name for c in value]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"candidate names must be unique; repeated: {', '.join(repeated)}")
+        _names_unique("candidate", [c.name for c in value])
         return value
 
     @field_validator("baselines")
     @classmethod
     def _baseline_names_unique(cls, value: list[BaselineSpec]) -> list[BaselineSpec]:
-        names = [b.name for b in value]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"baseline names must be unique; repeated: {', '.join(repeated)}")
+        _names_unique("baseline", [b.name for b in value])
         return value
 
     @model_validator(mode="after")
