@@ -130,6 +130,8 @@ class TrainState:
     started: float = field(default_factory=time.monotonic)
     scoring_seconds: float = 0.0
     """Time spent scoring and checkpointing, left out of samples/s."""
+    sampling_seconds: float = 0.0
+    """Time spent timing a scoring on a sample (a budgeted run, before its first scoring): left out too."""
     seen: int = 0
     """Training samples consumed, over every rank."""
     last_progress: float = 0.0
@@ -153,7 +155,7 @@ class TrainState:
         return self.spent_before + self.elapsed()
 
     def samples_per_second(self, elapsed: float) -> float:
-        return self.seen / max(elapsed - self.scoring_seconds, 1e-9)
+        return self.seen / max(elapsed - self.scoring_seconds - self.sampling_seconds, 1e-9)
 
     def checkpoint_fields(self) -> dict[str, Any]:
         """The part of the checkpoint that is the loop's position, history and best weights."""
@@ -230,6 +232,8 @@ class Parts:
     runtime: Runtime
     plan: budget.BudgetPlan | None = None
     """The budget plan in force (None before the first, and without a budget)."""
+    sampled_scoring_s: float | None = None
+    """A scoring's seconds, extrapolated from a sample before the first real one (``time_scoring``)."""
     planned_at: float = 0.0
     """Budget seconds spent when ``plan`` was made."""
 
@@ -391,13 +395,14 @@ def plan_budget(parts: Parts, state: TrainState) -> None:
     if config.time_budget_s is None:
         return
     steps_here = max(1, state.step - (state.resumed_from_step or 0))
-    step_s = max(1e-6, state.elapsed() - state.scoring_seconds) / steps_here
+    step_s = max(1e-6, state.elapsed() - state.scoring_seconds - state.sampling_seconds) / steps_here
     scorings_here = state.scorings - state.scorings_at_start
     if scorings_here > 0:
         pace = budget.Pace(step_s, state.scoring_seconds / scorings_here)
     else:
-        rows_per_step = config.batch_size * config.accumulation * runtime.world_size
-        pace = budget.Pace.estimated(step_s, rows_per_step, len(parts.splits.probe) + len(parts.splits.eval))
+        if parts.sampled_scoring_s is None:
+            parts.sampled_scoring_s = time_scoring(parts, state)
+        pace = budget.Pace(step_s, parts.sampled_scoring_s)
     plan = budget.plan(
         config.time_budget_s,
         state.budget_spent(),
@@ -412,6 +417,29 @@ def plan_budget(parts: Parts, state: TrainState) -> None:
     parts.schedule.replan(plan.total_steps)
     if runtime.is_main:
         print(f"frontier train: step {state.step}: {plan.describe(config.time_budget_s, pace)}", file=sys.stderr)
+
+
+SCORING_SAMPLE = 128
+"""Eval rows timed to extrapolate what a scoring will cost, before the first one."""
+
+
+def time_scoring(parts: Parts, state: TrainState) -> float:
+    """Seconds a scoring will take: a forward pass over every k-th eval row (so their lengths are the split's),
+    extrapolated to the probe and eval rows a scoring reads."""
+    evaluation = parts.splits.eval
+    take = min(len(evaluation), SCORING_SAMPLE)
+    rows = np.linspace(0, len(evaluation) - 1, take).astype(int)
+    types = evaluation.token_type_ids
+    sample = Encoded(
+        [evaluation.input_ids[i] for i in rows],
+        [types[i] for i in rows] if types is not None else None,
+        evaluation.pad_id,
+    )
+    started = time.monotonic()
+    torch_logits(parts.model, sample, parts.runtime.device, autocast=parts.runtime.autocast)
+    took = time.monotonic() - started
+    state.sampling_seconds += took
+    return took / max(1, take) * (len(parts.splits.probe) + len(evaluation))
 
 
 def _agreed(plan: budget.BudgetPlan, step: int, scorings_left: int) -> budget.BudgetPlan:
