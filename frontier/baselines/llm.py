@@ -151,7 +151,7 @@ async def ask(
                     continue
                 payload = await response.json(content_type=None)
                 latency_ms = (time.perf_counter() - started) * 1000.0
-        except (TimeoutError, OSError, aiohttp.ClientError) as failure:
+        except (TimeoutError, OSError, ValueError, aiohttp.ClientError) as failure:  # ValueError: a body not JSON
             error = f"{type(failure).__name__}: {failure}"
             await asyncio.sleep(_backoff(endpoint, attempts - 1))
             continue
