@@ -36,8 +36,8 @@ from frontier.data import metrics
 from frontier.data.sampling import Labels
 from frontier.errors import TrainingError
 from frontier.trainer import budget, checkpoint
-from frontier.trainer.batching import Encoded, collate, length_grouped_batches
-from frontier.trainer.evaluation import torch_logits
+from frontier.trainer.batching import Encoded, collate, inference_batches, length_grouped_batches
+from frontier.trainer.evaluation import EVAL_BATCH, torch_logits
 from frontier.trainer.runtime import Runtime
 from frontier.trainer.selection import CheckpointRecord, best_checkpoint, checkpoint_score
 
@@ -425,7 +425,8 @@ SCORING_SAMPLE = 128
 
 def time_scoring(parts: Parts, state: TrainState) -> float:
     """Seconds a scoring will take: a forward pass over every k-th eval row (so their lengths are the split's),
-    extrapolated to the probe and eval rows a scoring reads."""
+    scaled by the padded tokens a scoring reads — its probe and eval rows, batched by length as ``torch_logits``
+    batches them — over the sample's."""
     evaluation = parts.splits.eval
     take = min(len(evaluation), SCORING_SAMPLE)
     rows = np.linspace(0, len(evaluation) - 1, take).astype(int)
@@ -439,7 +440,14 @@ def time_scoring(parts: Parts, state: TrainState) -> float:
     torch_logits(parts.model, sample, parts.runtime.device, autocast=parts.runtime.autocast)
     took = time.monotonic() - started
     state.sampling_seconds += took
-    return took / max(1, take) * (len(parts.splits.probe) + len(evaluation))
+    scored = padded_tokens(parts.splits.probe) + padded_tokens(evaluation)
+    return took * scored / max(1, padded_tokens(sample))
+
+
+def padded_tokens(encoded: Encoded) -> int:
+    """Tokens a forward pass over ``encoded`` computes, padding included, in ``torch_logits``'s batches."""
+    lengths = encoded.lengths()
+    return sum(len(rows) * int(lengths[rows].max()) for rows in inference_batches(lengths, EVAL_BATCH))
 
 
 def _agreed(plan: budget.BudgetPlan, step: int, scorings_left: int) -> budget.BudgetPlan:

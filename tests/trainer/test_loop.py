@@ -210,3 +210,14 @@ def test_the_time_budget_exports_the_best_checkpoint_so_far(tmp_path: Path) -> N
     assert result.stop == Stop(StopReason.TIME_BUDGET, "time budget of 0s reached at step 1")
     assert result.stopped_early == "time budget of 0s reached at step 1"
     assert [r.step for r in result.history] == [1] and result.steps == 1
+
+
+def test_a_scorings_cost_is_counted_in_padded_tokens_as_it_batches_them() -> None:
+    from frontier.trainer.loop import padded_tokens
+
+    short_and_long = Encoded([[1] * n for n in (3, 5, 10)], None, 0)
+    assert padded_tokens(short_and_long) == 3 * 10  # one batch, padded to its longest row
+    many = Encoded([[1] * 4] * 130, None, 0)
+    assert padded_tokens(many) == 130 * 4  # 64 + 64 + 2 rows of 4 tokens: no padding
+    mixed = Encoded([[1] * (2 if i % 2 else 8) for i in range(128)], None, 0)
+    assert padded_tokens(mixed) == 64 * 2 + 64 * 8  # sorted by length first: short rows batch together
