@@ -53,6 +53,9 @@ class BudgetPlan:
     """The budget would allow more steps than ``epochs`` passes over the data."""
     scoring_s: float = 0.0
     """What one scoring is expected to take: the last one must still fit when the budget runs short."""
+    replan_step: int = 0
+    """The step to plan again at, about ``REPLAN_EVERY`` of the budget on: a step, not a time, so every rank of
+    a distributed run plans again at the same step."""
 
     def scoring_due(self, step: int) -> bool:
         return step in self.scoring_steps
@@ -84,7 +87,8 @@ def plan(
     left = budget_s * (1.0 - MARGIN) - elapsed_s - scorings_left * pace.scoring_s
     more = math.floor(left / pace.step_s) if left > 0 and pace.step_s > 0 else 0
     total = min(max_steps, step + more)
-    return BudgetPlan(total, _spread(step, total, scorings_left), step + more > max_steps, pace.scoring_s)
+    replan = step + max(1, math.floor(REPLAN_EVERY * budget_s / pace.step_s)) if pace.step_s > 0 else total
+    return BudgetPlan(total, _spread(step, total, scorings_left), step + more > max_steps, pace.scoring_s, replan)
 
 
 def _spread(step: int, total: int, count: int) -> tuple[int, ...]:

@@ -234,8 +234,6 @@ class Parts:
     """The budget plan in force (None before the first, and without a budget)."""
     sampled_scoring_s: float | None = None
     """A scoring's seconds, extrapolated from a sample before the first real one (``time_scoring``)."""
-    planned_at: float = 0.0
-    """Budget seconds spent when ``plan`` was made."""
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """The epoch's length-grouped batches for this rank: a function of (seed, epoch), so a resumed
@@ -271,7 +269,7 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
             if scoring_due(parts, state, len(batches)):
                 evaluate(parts, state, state.train_loss)
                 plan_budget(parts, state)
-            stop = should_stop(state, config, state.budget_spent(), parts.plan)
+            stop = should_stop(state, config, state.budget_spent(), parts.plan, clock_stops=runtime.world_size == 1)
             if stop is not None:
                 break
         if state.done_in_epoch == len(batches):
@@ -379,13 +377,13 @@ def scoring_due(parts: Parts, state: TrainState, batches_in_epoch: int) -> bool:
 
 
 def replan_due(parts: Parts, state: TrainState) -> bool:
-    """A budgeted run plans after its probe steps, then again every ``REPLAN_EVERY`` of the budget."""
-    limit = parts.config.time_budget_s
-    if limit is None:
+    """A budgeted run plans after its probe steps, then again at the step its plan names (about every
+    ``REPLAN_EVERY`` of the budget)."""
+    if parts.config.time_budget_s is None:
         return False
     if parts.plan is None:
         return state.step - (state.resumed_from_step or 0) >= budget.PROBE_STEPS
-    return state.budget_spent() - parts.planned_at >= budget.REPLAN_EVERY * limit
+    return state.step >= parts.plan.replan_step
 
 
 def plan_budget(parts: Parts, state: TrainState) -> None:
@@ -412,8 +410,8 @@ def plan_budget(parts: Parts, state: TrainState) -> None:
         scorings_done=state.scorings,
     )
     if runtime.world_size > 1:
-        plan = _agreed(plan, state.step, budget.SCORINGS - state.scorings)
-    parts.plan, parts.total_steps, parts.planned_at = plan, plan.total_steps, state.budget_spent()
+        plan = agreed(plan)
+    parts.plan, parts.total_steps = plan, plan.total_steps
     parts.schedule.replan(plan.total_steps)
     if runtime.is_main:
         print(f"frontier train: step {state.step}: {plan.describe(config.time_budget_s, pace)}", file=sys.stderr)
@@ -450,14 +448,18 @@ def padded_tokens(encoded: Encoded) -> int:
     return sum(len(rows) * int(lengths[rows].max()) for rows in inference_batches(lengths, EVAL_BATCH))
 
 
-def _agreed(plan: budget.BudgetPlan, step: int, scorings_left: int) -> budget.BudgetPlan:
-    """Rank 0's plan on every rank: ranks that stopped at different steps would wait for each other forever."""
+def agreed(plan: budget.BudgetPlan) -> budget.BudgetPlan:
+    """Rank 0's whole plan on every rank: ranks that stopped, scored or planned again at different steps would
+    wait for each other forever."""
     import torch.distributed
 
-    total = torch.tensor([plan.total_steps], dtype=torch.int64)
-    torch.distributed.broadcast(total, src=0)
-    steps = int(total.item())
-    return budget.BudgetPlan(steps, budget._spread(step, steps, max(1, scorings_left)), plan.capped_by_epochs)
+    scoring = list(plan.scoring_steps) + [-1] * (budget.SCORINGS - len(plan.scoring_steps))
+    numbers = torch.tensor([plan.total_steps, plan.replan_step, int(plan.capped_by_epochs), *scoring])
+    seconds = torch.tensor([plan.scoring_s], dtype=torch.float64)
+    torch.distributed.broadcast(numbers, src=0)
+    torch.distributed.broadcast(seconds, src=0)
+    total, replan, capped, *steps = (int(n) for n in numbers.tolist())
+    return budget.BudgetPlan(total, tuple(s for s in steps if s >= 0), bool(capped), float(seconds.item()), replan)
 
 
 def evaluate(parts: Parts, state: TrainState, train_loss: float) -> None:
@@ -494,10 +496,16 @@ def evaluate(parts: Parts, state: TrainState, train_loss: float) -> None:
 
 
 def should_stop(
-    state: TrainState, config: LoopConfig, elapsed: float, plan: budget.BudgetPlan | None = None
+    state: TrainState,
+    config: LoopConfig,
+    elapsed: float,
+    plan: budget.BudgetPlan | None = None,
+    *,
+    clock_stops: bool = True,
 ) -> Stop | None:
     """Whether to stop after this step, and why: the step limit, a termination signal, the time budget
-    (its planned steps done, or the budget itself spent)."""
+    (its planned steps done, or the budget itself spent). Ranks of a distributed run read different clocks, so
+    there (``clock_stops`` False) only the agreed plan ends a budgeted run."""
     if config.stop_after_steps is not None and state.step >= config.stop_after_steps:
         return Stop(StopReason.STEP_LIMIT, f"stopped after {state.step} steps (--stop-after-steps)")
     if config.preempt_requested():
@@ -505,7 +513,7 @@ def should_stop(
     if config.time_budget_s is None:
         return None
     last_scoring = plan.scoring_s if plan is not None else 0.0  # it must still fit
-    if elapsed + last_scoring >= config.time_budget_s:
+    if clock_stops and elapsed + last_scoring >= config.time_budget_s:
         return Stop(StopReason.TIME_BUDGET, f"time budget of {config.time_budget_s:.0f}s reached at step {state.step}")
     if plan is not None and not plan.capped_by_epochs and state.step >= plan.total_steps:
         return Stop(

@@ -14,8 +14,8 @@ def test_the_plan_fills_what_is_left_after_the_scorings_still_to_come() -> None:
     # 100 s budget, 3 % kept back, 10 s spent, 5 scorings of 2 s to come: 77 s of 1 s steps after step 5.
     plan = budget.plan(100.0, 10.0, 5, Pace(step_s=1.0, scoring_s=2.0), max_steps=10_000, scorings_done=0)
     assert plan == BudgetPlan(
-        total_steps=82, scoring_steps=(21, 36, 52, 67, 82), capped_by_epochs=False, scoring_s=2.0
-    )
+        total_steps=82, scoring_steps=(21, 36, 52, 67, 82), capped_by_epochs=False, scoring_s=2.0, replan_step=15
+    )  # plan again a tenth of the budget (10 steps of 1 s) on
 
 
 def test_a_plan_made_after_scorings_spreads_the_remaining_ones() -> None:
@@ -66,7 +66,7 @@ def test_a_simulated_run_that_follows_the_plans_ends_inside_the_budget_using_nea
     plan again, plan again every tenth of the budget, stop at the planned end, then the last scoring. Half-way
     through, steps get 1.5× slower (a neighbour): the re-plans absorb it."""
     rng, budget_s = random.Random(7), 600.0
-    clock, step, scorings, scoring_time, planned_at = 0.0, 0, 0, 0.0, 0.0
+    clock, step, scorings, scoring_time = 0.0, 0, 0, 0.0
     plan: BudgetPlan | None = None
 
     def pace_now() -> Pace:
@@ -81,12 +81,11 @@ def test_a_simulated_run_that_follows_the_plans_ends_inside_the_budget_using_nea
         if plan is not None and step < plan.total_steps and plan.scoring_due(step):
             took = scoring_s * (1 + rng.uniform(-jitter, jitter))
             clock, scoring_time, scorings = clock + took, scoring_time + took, scorings + 1
-        elif step >= budget.PROBE_STEPS and (plan is None or clock - planned_at >= budget.REPLAN_EVERY * budget_s):
+        elif step >= budget.PROBE_STEPS and (plan is None or step >= plan.replan_step):
             pass
         else:
             continue
         plan = budget.plan(budget_s, clock, step, pace_now(), max_steps=10**9, scorings_done=scorings)
-        planned_at = clock
     clock += scoring_s  # the last scoring
     assert 0.9 * budget_s <= clock <= budget_s
     assert 2 <= scorings + 1 <= budget.SCORINGS and scoring_time + scoring_s <= budget.SCORING_SHARE * budget_s * 1.5

@@ -221,3 +221,17 @@ def test_a_scorings_cost_is_counted_in_padded_tokens_as_it_batches_them() -> Non
     assert padded_tokens(many) == 130 * 4  # 64 + 64 + 2 rows of 4 tokens: no padding
     mixed = Encoded([[1] * (2 if i % 2 else 8) for i in range(128)], None, 0)
     assert padded_tokens(mixed) == 64 * 2 + 64 * 8  # sorted by length first: short rows batch together
+
+
+def test_every_rank_takes_rank_0s_whole_plan(tmp_path: Path) -> None:
+    import torch.distributed
+
+    from frontier.trainer.budget import BudgetPlan
+    from frontier.trainer.loop import agreed
+
+    plan = BudgetPlan(total_steps=163, scoring_steps=(163,), capped_by_epochs=False, scoring_s=73.5, replan_step=24)
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        assert agreed(plan) == plan  # total, scoring steps, replan step and the last scoring's seconds
+    finally:
+        torch.distributed.destroy_process_group()
