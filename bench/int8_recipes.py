@@ -26,6 +26,8 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from frontier.data.metrics import macro_f1
+from frontier.trainer.quantize import FEED_FORWARD_DOWN
+from frontier.trainer.smoothing import smooth_linear_inputs
 
 
 def tokenizer_for(directory: Path, max_length: int) -> Tokenizer:
@@ -141,7 +143,28 @@ def recipes(calibration: Callable[[], Any]) -> dict[str, Callable[[Path, Path], 
         return run
 
     down = tuple(f"layer.{i}/output/dense/MatMul" for i in range(48))
+
+    def smoothed(alpha: float, then: Callable[[Path, Path], None]) -> Callable[[Path, Path], None]:
+        """SmoothQuant on the feed-forward down-projections' inputs, then ``then`` on the smoothed model."""
+
+        def run(src: Path, dst: Path) -> None:
+            reader = calibration()
+            batches = iter(reader.get_next, None)
+            middle = Path(dst).with_name("smoothed.onnx")
+            smooth_linear_inputs(Path(src), middle, batches, FEED_FORWARD_DOWN, alpha)
+            then(middle, dst)
+
+        return run
+
     return {
+        "smoothed 0.5 + dynamic per-channel": smoothed(0.5, dynamic(True)),
+        "smoothed 0.8 + dynamic per-channel": smoothed(0.8, dynamic(True)),
+        "smoothed 0.5 + static QOperator per-channel MinMax, linear MatMuls": smoothed(
+            0.5, static(True, CalibrationMethod.MinMax, ["MatMul"], nodes=(), fmt=QuantFormat.QOperator)
+        ),
+        "smoothed 0.8 + static QOperator per-channel MinMax, linear MatMuls": smoothed(
+            0.8, static(True, CalibrationMethod.MinMax, ["MatMul"], nodes=(), fmt=QuantFormat.QOperator)
+        ),
         "dynamic per-tensor (today's default)": dynamic(False),
         "dynamic per-channel, linear MatMuls but FFN down": dynamic(True, down),
         "static QOperator per-channel MinMax, linear MatMuls but FFN down": static(

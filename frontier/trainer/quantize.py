@@ -3,7 +3,11 @@
 int8: onnxruntime quantization, per-channel weights (one scale per output column: per-tensor weights
 lost a point of agreement with fp32 on AG News, ``bench/int8_recipes.py``). ``dynamic`` (the default)
 quantizes activations on the fly with a range taken from each batch, so a row's prediction can change
-with what Triton's dynamic batcher puts beside it. ``static`` calibrates activation ranges on training rows
+with what Triton's dynamic batcher puts beside it. Which layers it quantizes is chosen per model, by
+agreement with fp32 on the calibration rows (``DYNAMIC_RECIPES``, fastest first): every linear layer;
+else every linear layer with the feed-forward down-projections' inputs smoothed (``smoothing``: the
+GELU's outlier channels set one scale for all, and cost the most accuracy); else all but those layers.
+``static`` calibrates activation ranges on training rows
 (``export.int8.calibrationSamples``) and writes a QDQ model whose predictions do not depend on the batch;
 it quantizes only the linear layers (MatMuls with a weight) but the feed-forward down-projections, whose
 inputs (after GELU) have the widest ranges: attention's activation-by-activation products, those layers
@@ -20,7 +24,9 @@ exactly the bf16-rounded weights and the graph runs on any provider. The method 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +34,10 @@ import numpy as np
 
 from frontier.errors import TrainingError
 from frontier.trainer.batching import Encoded, collate, inference_batches
+from frontier.trainer.evaluation import onnx_logits, onnx_session
+from frontier.trainer.smoothing import ALPHA, smooth_linear_inputs
 
-DYNAMIC_METHOD = "onnxruntime dynamic quantization (QInt8 weights per channel, dynamic activations)"
+DYNAMIC_METHOD = "onnxruntime dynamic quantization (QInt8 weights per channel, dynamic activations): {recipe}"
 STATIC_METHOD = (
     "onnxruntime static quantization (QDQ, linear layers but the feed-forward down-projections: QInt8 weights"
     " per channel, QUInt8 activations; {n} calibration rows)"
@@ -40,19 +48,76 @@ BF16_METHOD = "bf16 weights (initializers rounded to bfloat16), fp32 compute: on
 MIN_BF16_ELEMENTS = 16  # small tensors (shape constants, scalars) stay float32
 
 
-def quantize_int8_dynamic(source: Path, target: Path) -> str:
+@dataclass(frozen=True)
+class DynamicRecipe:
+    name: str
+    smoothing: float | None = None
+    """SmoothQuant's α for the feed-forward down-projections' inputs; None: not smoothed."""
+    skip_feed_forward_down: bool = False
+
+
+DYNAMIC_RECIPES = (
+    DynamicRecipe("every linear layer"),
+    DynamicRecipe(f"every linear layer, feed-forward down-projection inputs smoothed (α {ALPHA})", smoothing=ALPHA),
+    DynamicRecipe("linear layers but the feed-forward down-projections", skip_feed_forward_down=True),
+)
+
+
+@dataclass(frozen=True)
+class Int8Choice:
+    method: str
+    agreements: dict[str, float]
+    """Agreement with fp32 on the calibration rows of each recipe tried, in order."""
+
+
+def quantize_int8_dynamic(
+    source: Path, target: Path, calibration: Encoded, input_names: list[str], min_agreement: float
+) -> Int8Choice:
+    """The fastest recipe of ``DYNAMIC_RECIPES`` that agrees with fp32 on at least ``min_agreement`` of
+    the calibration rows (else the last, the most accurate: the agreement guard then decides)."""
+    reference = onnx_logits(onnx_session(str(source)), calibration).argmax(axis=1)
+    agreements: dict[str, float] = {}
+    for recipe in DYNAMIC_RECIPES:
+        _quantize_dynamic(source, target, recipe, calibration, input_names)
+        predicted = onnx_logits(onnx_session(str(target)), calibration).argmax(axis=1)
+        agreements[recipe.name] = float((predicted == reference).mean())
+        if agreements[recipe.name] >= min_agreement:
+            break
+    tried = ", ".join(f"{name} {value:.4f}" for name, value in agreements.items())
+    method = DYNAMIC_METHOD.format(recipe=recipe.name) + f" (agreement on {len(calibration)} calibration rows: {tried})"
+    return Int8Choice(method, agreements)
+
+
+def _quantize_dynamic(
+    source: Path, target: Path, recipe: DynamicRecipe, calibration: Encoded, input_names: list[str]
+) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
-    except Exception as error:  # onnxruntime.quantization raises plain Exceptions
-        raise TrainingError(f"export.precisions int8: dynamic quantization failed: {error}") from None
-    return DYNAMIC_METHOD
+    with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
+        model = source
+        if recipe.smoothing is not None:
+            model = Path(scratch) / "smoothed.onnx"
+            batches = _calibration_batches(calibration, input_names)
+            smooth_linear_inputs(source, model, batches, FEED_FORWARD_DOWN, recipe.smoothing)
+        excluded = feed_forward_down_nodes(model) if recipe.skip_feed_forward_down else []
+        try:
+            quantize_dynamic(
+                str(model), str(target), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=excluded
+            )
+        except Exception as error:  # onnxruntime.quantization raises plain Exceptions
+            raise TrainingError(f"export.precisions int8: dynamic quantization failed: {error}") from None
 
 
 def _calibration_batches(encoded: Encoded, input_names: list[str], batch_size: int = 16) -> Iterator[dict[str, Any]]:
     for rows in inference_batches(encoded.lengths(), batch_size):
         yield {k: v.numpy() for k, v in collate(encoded, rows).items() if k in input_names}
+
+
+def feed_forward_down_nodes(source: Path) -> list[str]:
+    import onnx
+
+    model = onnx.load(str(source), load_external_data=False)
+    return [n.name for n in model.graph.node if n.op_type == "MatMul" and FEED_FORWARD_DOWN.search(n.name)]
 
 
 def static_int8_nodes(source: Path) -> list[str]:

