@@ -8,8 +8,9 @@ in their sequence length (24 and 64 tokens, as in the case the benchmark issue r
 and INT8 of each; then, over that run's model repository and one embedded Triton, the four versions are
 measured together (``frontier.serving.rounds``) and decided on (``frontier.decision.lifecycle``) ``--runs``
 times quietly and ``--runs`` times with a neighbour burning ``--burners`` cores for the whole measurement.
-Reported per run: the promoted version, each version's p50 with its interval, whether the run was marked
-disturbed; and whether every noisy interval covers the quiet median p50 of its version.
+Reported per run: the promoted version, each version's p50 with its interval and its p50 relative to the
+lowest version's (paired over the rounds they shared), whether the run was marked disturbed; and whether
+every noisy interval covers the quiet median of its version, absolute and relative.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def burn(seconds: float) -> None:
         pass
 
 
+def relative(metrics: Any) -> list[float] | None:
+    """[ratio, low, high] of the version's p50 over the lowest version's, from the rounds they shared."""
+    r = metrics.p50_relative
+    return None if r is None else [round(r.ratio, 4), round(r.interval.low, 4), round(r.interval.high, 4)]
+
+
 def measure_and_decide(path: Path, workdir: Path, burners: int) -> dict[str, Any]:
     from frontier import api
     from frontier.api.status import ClassifierModelStatus, VersionState
@@ -160,6 +167,7 @@ def measure_and_decide(path: Path, workdir: Path, burners: int) -> dict[str, Any
                     round(measured[v.version].p50_interval_ms.low, 2),  # type: ignore[union-attr]
                     round(measured[v.version].p50_interval_ms.high, 2),
                 ],  # type: ignore[union-attr]
+                "p50Relative": relative(measured[v.version]),
                 "rounds": measured[v.version].rounds,
                 "stable": measured[v.version].stable,
                 "interference": round(measured[v.version].interference_cores or 0.0, 2),
@@ -214,9 +222,22 @@ def main() -> int:
             if r["noisy"]
             for v in reference
         ]
+        ratios = {
+            v: statistics.median(r["versions"][v]["p50Relative"][0] for r in quiet)
+            for v in quiet[0]["versions"]
+            if quiet[0]["versions"][v]["p50Relative"] is not None
+        }
+        relative_covered = [
+            r["versions"][v]["p50Relative"][1] <= ratios[v] <= r["versions"][v]["p50Relative"][2]
+            for r in runs
+            if r["noisy"]
+            for v in ratios
+        ]
         report["datasets"][dataset] = {
             "runs": runs,
             "quiet_median_p50": reference,
+            "quiet_median_p50_relative": ratios,
+            "noisy_relative_intervals_covering_quiet_ratio": f"{sum(relative_covered)}/{len(relative_covered)}",
             "same_promotion_in_all_runs": len({r["promoted"] for r in runs}) == 1,
             "noisy_intervals_covering_quiet_p50": f"{sum(covered)}/{len(covered)}",
         }
@@ -224,6 +245,7 @@ def main() -> int:
             dataset,
             report["datasets"][dataset]["same_promotion_in_all_runs"],
             report["datasets"][dataset]["noisy_intervals_covering_quiet_p50"],
+            report["datasets"][dataset]["noisy_relative_intervals_covering_quiet_ratio"],
             flush=True,
         )
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

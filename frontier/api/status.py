@@ -88,6 +88,15 @@ class ScoreOnTest(ApiModel):
     errors: Annotated[int, Field(ge=0)] = 0
 
 
+class RelativeLatency(ApiModel):
+    """p50 as a multiple of another version's, measured in the same interleaved rounds: drift that moves
+    the whole machine between runs moves both alike and cancels here."""
+
+    to_version: Annotated[int, Field(ge=1)]
+    ratio: Annotated[float, Field(ge=0)]
+    interval: Interval
+
+
 class Metrics(ApiModel):
     """What the benchmark measured for one version through Triton."""
 
@@ -122,6 +131,8 @@ class Metrics(ApiModel):
     """Measured under heavy interference: repeated, and still marked when it stayed disturbed."""
     measured_with: list[int] = Field(default_factory=list)
     """The versions measured in the same interleaved rounds, on the same server and load generator."""
+    p50_relative: RelativeLatency | None = None
+    """p50 relative to the lowest version measured with it (absent on that version)."""
     test: ScoreOnTest | None = None
     """Scored on ``dataset.test`` after the measurement; no selection, guardrail or promotion reads it."""
 

@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 
 from frontier.api.resource import ClassifierModel
-from frontier.api.status import ClassifierModelStatus, Interval, Metrics, ModelVersion
+from frontier.api.status import ClassifierModelStatus, Interval, Metrics, ModelVersion, RelativeLatency
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -93,6 +93,10 @@ def _with_interval(value: float | None, interval: Interval | None, spec: str) ->
     return f"{format(value, spec)} [{format(interval.low, spec)}, {format(interval.high, spec)}]"
 
 
+def _relative(r: RelativeLatency) -> str:
+    return f"<br>×{r.ratio:.2f} [{r.interval.low:.2f}, {r.interval.high:.2f}] of v{r.to_version}"
+
+
 def _row(v: ModelVersion, promoted: int | None) -> str:
     m = v.metrics
     cells = [
@@ -105,6 +109,7 @@ def _row(v: ModelVersion, promoted: int | None) -> str:
         _fmt(m.accuracy if m else None, ".4f"),
         _with_interval(m.test.macro_f1, m.test.macro_f1_interval, ".4f") if m and m.test else "—",
         _with_interval(m.p50_ms if m else None, m.p50_interval_ms if m else None, ".1f")
+        + (_relative(m.p50_relative) if m and m.p50_relative else "")
         + (" ⚠ disturbed" if m and m.disturbed else ""),
         _fmt(m.p95_ms if m else None, ".1f"),
         _fmt(m.p99_ms if m else None, ".1f"),
@@ -135,7 +140,7 @@ def write(model: ClassifierModel, status: ClassifierModelStatus, out_dir: Path) 
         "eval macro-F1 [90% interval]",
         "eval accuracy",
         "test macro-F1 (not decided on)",
-        "p50 ms [90% interval]",
+        "p50 ms [90% interval], and × the lowest version's (same rounds)",
         "p95 ms",
         "p99 ms",
         "rps",

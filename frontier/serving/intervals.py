@@ -3,6 +3,9 @@
 - Latency percentiles: a two-level bootstrap — resample the *rounds* (drift and neighbours move whole
   rounds), then the requests inside each resampled round — so an interval covers what another round on
   the same machine would likely have measured, not only the sampling noise of one run.
+- A version's latency relative to another's measured in the same rounds: the same two-level bootstrap,
+  the rounds resampled *together* (paired), so drift that moves both (between runs minutes apart the
+  whole machine drifts by ±10 %) cancels, and the interval describes the comparison a decision makes.
 - Throughput: a bootstrap over the rounds' own throughputs.
 - Macro-F1: a bootstrap over the scored rows: the eval set's size sets how sure an F1 difference is.
 
@@ -41,6 +44,32 @@ def percentile(rounds: Sequence[Sequence[float]], q: float, resamples: int = RES
         picked = rng.integers(0, len(arrays), size=len(arrays))
         pooled = np.concatenate([arrays[j][rng.integers(0, len(arrays[j]), size=len(arrays[j]))] for j in picked])
         estimates[i] = np.percentile(pooled, q)
+    return _bounds(estimates)
+
+
+def paired_ratio(
+    reference: Sequence[Sequence[float]], other: Sequence[Sequence[float]], q: float, resamples: int = RESAMPLES
+) -> tuple[float, float]:
+    """The interval of ``other``'s ``q``-th latency percentile over ``reference``'s, where round ``i`` of
+    each was measured in the same interleaved round ``i``."""
+    pairs = [
+        (np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+        for a, b in zip(reference, other, strict=True)
+        if len(a) and len(b)
+    ]
+    if not pairs:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(SEED)
+    estimates = np.empty(resamples)
+    for i in range(resamples):
+        picked = rng.integers(0, len(pairs), size=len(pairs))
+        pooled = [
+            np.concatenate(
+                [pairs[j][side][rng.integers(0, len(pairs[j][side]), size=len(pairs[j][side]))] for j in picked]
+            )
+            for side in (0, 1)
+        ]
+        estimates[i] = np.percentile(pooled[1], q) / np.percentile(pooled[0], q)
     return _bounds(estimates)
 
 

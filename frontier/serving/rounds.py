@@ -3,7 +3,8 @@
 A decision compares versions; so they are measured side by side, never one after another. Each round
 runs every contender at every concurrency level twice, in mirrored order — A B C C B A, then B C A A C B … (the
 order also rotates) — so linear drift, warm caches of whoever just ran, thermal state and neighbours hit all of
-them alike, and the
+them alike (each version's p50 relative to the lowest version's, ``Metrics.p50_relative``, is bootstrapped over
+the rounds they shared, where that drift cancels), and the
 promoted version is always measured afresh next to its challengers. Rounds continue until every
 contender's p50 interval (``intervals``) is narrower than ``Budget.target_width`` of its value, or the
 budget (``max_rounds``, ``max_seconds``) is spent; ``Metrics.stable`` says which. That width is also the
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from frontier.api.spec import BenchmarkSpec
-from frontier.api.status import Interval, Metrics, ScoreOnTest
+from frontier.api.status import Interval, Metrics, RelativeLatency, ScoreOnTest
 from frontier.errors import ServingError
 from frontier.serving import intervals, loadgen, scoring
 from frontier.serving.benchmark import BenchmarkReport, LevelResult, capacity_level, price
@@ -166,9 +167,10 @@ async def measure_together(
     lowest = min(spec.concurrency)
     stable = _narrow(states, lowest, budget)
     versions = sorted(c.version for c in contenders)
+    reference = min(states, key=lambda s: s.contender.version)
     reports = {}
     for state in states:
-        reports[state.contender.version] = await _report(
+        report = await _report(
             url,
             state,
             labels,
@@ -179,7 +181,24 @@ async def measure_together(
             [v for v in versions if v != state.contender.version],
             budget.target_width,
         )
+        if state is not reference:
+            report.metrics.p50_relative = _relative(reference, state, lowest)
+        reports[state.contender.version] = report
     return reports
+
+
+def _relative(reference: _Contending, state: _Contending, level: int) -> RelativeLatency | None:
+    """``state``'s p50 over ``reference``'s, at the lowest concurrency, from the rounds they shared."""
+    ours, theirs = state.tracks[level], reference.tracks[level]
+    base = theirs.level(level).p50_ms
+    if base <= 0 or not ours.rounds:
+        return None
+    low, high = intervals.paired_ratio(theirs.rounds, ours.rounds, 50)
+    return RelativeLatency(
+        to_version=reference.contender.version,
+        ratio=ours.level(level).p50_ms / base,
+        interval=Interval(low=low, high=high),
+    )
 
 
 @dataclass

@@ -30,6 +30,27 @@ def test_drift_between_rounds_widens_the_interval() -> None:
     assert np.diff(intervals.percentile(drifting, 50)) > 3 * np.diff(intervals.percentile(steady, 50))
 
 
+def test_a_paired_ratio_cancels_drift_that_moves_both_versions() -> None:
+    """Round i slows both versions alike (the machine drifting): each version's own interval is wide, the
+    interval of their ratio, resampled over the same rounds, is narrow and covers the true ratio 0.8."""
+    rng = np.random.default_rng(4)
+    drift = [1.0, 1.15, 0.9, 1.2, 0.85, 1.1]
+    reference = [list(d * rng.normal(10.0, 0.3, 60)) for d in drift]
+    faster = [list(d * rng.normal(8.0, 0.24, 60)) for d in drift]
+    low, high = intervals.paired_ratio(reference, faster, 50)
+    assert low <= 0.8 <= high and high - low < 0.03
+    alone = [intervals.percentile(rounds, 50) for rounds in (reference, faster)]
+    assert alone[1][1] / alone[0][0] - alone[1][0] / alone[0][1] > 5 * (high - low)
+
+
+def test_two_copies_of_one_model_have_a_ratio_interval_covering_one() -> None:
+    rng = np.random.default_rng(5)
+    drift = [1.0, 1.2, 0.9, 1.1, 0.8]
+    first, second = ([list(d * rng.lognormal(1.0, 0.2, 40)) for d in drift] for _ in range(2))
+    low, high = intervals.paired_ratio(first, second, 50)
+    assert low < 1.0 < high
+
+
 def test_a_macro_f1_interval_is_wider_on_a_small_eval_set() -> None:
     rng = np.random.default_rng(3)
 

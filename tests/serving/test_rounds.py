@@ -82,6 +82,11 @@ def test_two_copies_of_one_model_are_reported_as_tied_never_one_faster(
         assert m.rounds is not None and m.rounds >= BUDGET.min_rounds
         assert m.p50_interval_ms is not None and m.p50_interval_ms.low <= m.p50_ms <= m.p50_interval_ms.high
         assert m.measured_with == [3 - version]
+    assert measured[1].p50_relative is None  # the reference itself
+    relative = measured[2].p50_relative
+    assert relative is not None and relative.to_version == 1
+    assert relative.interval.low <= relative.ratio <= relative.interval.high
+    assert relative.interval.low < 1.0 < relative.interval.high  # the same model: neither faster
     status = decide(artifact, measured)
     assert status.decision is not None and status.promoted is not None
     assert "tied within measurement uncertainty" in status.decision.message, status.decision.message
