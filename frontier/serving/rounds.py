@@ -182,23 +182,21 @@ async def measure_together(
             budget.target_width,
         )
         if state is not reference:
-            report.metrics.p50_relative = _relative(reference, state, lowest)
+            report.metrics.p50_relative = _relative(reference, state, lowest, budget.target_width)
         reports[state.contender.version] = report
     return reports
 
 
-def _relative(reference: _Contending, state: _Contending, level: int) -> RelativeLatency | None:
-    """``state``'s p50 over ``reference``'s, at the lowest concurrency, from the rounds they shared."""
+def _relative(reference: _Contending, state: _Contending, level: int, resolution: float) -> RelativeLatency | None:
+    """``state``'s p50 over ``reference``'s, at the lowest concurrency, from the rounds they shared; no
+    narrower than ``resolution`` (two copies of one model differ by a few percent, as absolute p50s do)."""
     ours, theirs = state.tracks[level], reference.tracks[level]
     base = theirs.level(level).p50_ms
     if base <= 0 or not ours.rounds:
         return None
-    low, high = intervals.paired_ratio(theirs.rounds, ours.rounds, 50)
-    return RelativeLatency(
-        to_version=reference.contender.version,
-        ratio=ours.level(level).p50_ms / base,
-        interval=Interval(low=low, high=high),
-    )
+    ratio = ours.level(level).p50_ms / base
+    low, high = intervals.at_least(intervals.paired_ratio(theirs.rounds, ours.rounds, 50), ratio, resolution)
+    return RelativeLatency(to_version=reference.contender.version, ratio=ratio, interval=Interval(low=low, high=high))
 
 
 @dataclass
