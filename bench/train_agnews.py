@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--plain-steps", type=int, default=30)
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument("--pooling", choices=["auto", "native", "mean"], default="auto", help="the candidate's head")
+    parser.add_argument("--compute-precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="hyperparameters.computePrecision (auto measures bf16 on a CPU that has it)")
     args = parser.parse_args()
 
     from frontier.api.resource import parse
@@ -139,7 +141,8 @@ def main() -> None:
                         **({"maxTrainSamples": args.train_samples} if args.train_samples else {})},
             "candidates": [{"name": "minilm", "baseModel": MINILM, "pooling": args.pooling, "hyperparameters": {
                 "epochs": args.epochs, "timeBudget": f"{args.budget}s", "learningRate": 1e-4, "batchSize": 32,
-                "maxLength": max_length, "warmupRatio": 0.06, "gapPenalty": 0.5}}],
+                "maxLength": max_length, "warmupRatio": 0.06, "gapPenalty": 0.5,
+                "computePrecision": args.compute_precision}}],
             "export": {"precisions": ["fp32", "int8"], "paritySamples": 256},
         },
     }
@@ -150,6 +153,7 @@ def main() -> None:
     result["frontier"] = {"wall_seconds_incl_export": time.monotonic() - started, "pooling": manifest.pooling,
                           **manifest.metrics}
     result["budget_used"] = manifest.metrics["train_seconds"] / args.budget
+    result["compute"] = json.loads((artifact / "metrics.json").read_text())["training"]["compute"]
     test_rows = read_jsonl(root / TEST_FILE[args.dataset])
     test_labels = np.array([labels.index(r["label"]) for r in test_rows])
     from transformers import AutoTokenizer

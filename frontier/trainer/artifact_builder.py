@@ -138,6 +138,7 @@ def _summary(eval_report: dict[str, Any], result: LoopResult, parity: Parity) ->
         "best_score": best.score,
         "train_macro_f1": best.train_macro_f1,
         "train_samples_per_second": round(result.samples_per_second, 2),
+        "compute_precision": result.compute.precision.value,
         "train_seconds": round(result.train_seconds, 1),
         "parity_max_abs_logit_delta": parity.max_abs_delta,
     }
@@ -171,6 +172,7 @@ def _metrics_document(
             "device": str(runtime.device),
             "threads": runtime.threads,
             "world_size": runtime.world_size,
+            "compute": result.compute.to_json(),
             "resumed_from_step": result.resumed_from_step,
             "stopped_early": result.stopped_early,
         },
@@ -212,7 +214,8 @@ def _manifest(
 def _notes(inputs: TrainingInputs, result: LoopResult) -> list[str]:
     """The model card's notes on the data and the run (sampling, a resume, an early stop)."""
     stopped = [result.stopped_early] if result.stopped_early else []
-    return [*inputs.data.notes, *result.log, *stopped]
+    computed = f"trained in {result.compute.precision} ({result.compute.reason})"
+    return [*inputs.data.notes, computed, *result.log, *stopped]
 
 
 def _libraries(lora: bool) -> dict[str, str]:

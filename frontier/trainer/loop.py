@@ -35,13 +35,14 @@ import torch
 from frontier.data import metrics
 from frontier.data.sampling import Labels
 from frontier.errors import TrainingError
-from frontier.trainer import budget, checkpoint
+from frontier.trainer import budget, checkpoint, compute
 from frontier.trainer.batching import Encoded, collate, inference_batches, length_grouped_batches
 from frontier.trainer.evaluation import EVAL_BATCH, torch_logits
 from frontier.trainer.runtime import Runtime
 from frontier.trainer.selection import CheckpointRecord, best_checkpoint, checkpoint_score
 
 PROGRESS_EVERY_S = 5.0
+NOT_CHOSEN = compute.PrecisionChoice(compute.ComputePrecision.FP32, "not chosen yet")
 
 
 class TrainingInterrupted(TrainingError):
@@ -90,6 +91,8 @@ class LoopConfig:
     class_weights: list[float] | None = None
     stop_after_steps: int | None = None
     time_budget_s: float | None = None
+    compute_precision: str = "auto"
+    """``hyperparameters.computePrecision``: auto, fp32 or bf16 (``compute.choose``)."""
     preempt_requested: Callable[[], bool] = lambda: False
     """Polled after every step; True (e.g. after SIGTERM) checkpoints and raises TrainingInterrupted."""
 
@@ -125,6 +128,8 @@ class TrainState:
     best_state: dict[str, torch.Tensor] | None = None
     """The trainable weights of the best-scoring checkpoint so far."""
     resumed_from_step: int | None = None
+    compute: compute.PrecisionChoice | None = None
+    """The format the run trains in: measured once, kept by the checkpoint so a resumed run does not switch."""
     log: list[str] = field(default_factory=list)
     """Notes for the model card (a resume)."""
     started: float = field(default_factory=time.monotonic)
@@ -169,6 +174,7 @@ class TrainState:
             "best_score": best.score if best is not None else None,
             "budget_spent_s": self.budget_spent(),
             "scorings": self.scorings,
+            "compute": self.compute.to_json() if self.compute is not None else None,
         }
 
     @classmethod
@@ -183,6 +189,7 @@ class TrainState:
             resumed_from_step=step,
             spent_before=float(saved.get("budget_spent_s", 0.0)),
             scorings=int(saved.get("scorings", len(saved["history"]))),
+            compute=compute.PrecisionChoice.from_json(saved["compute"]) if saved.get("compute") else None,
         )
         state.scorings_at_start = state.scorings
         state.log.append(f"resumed from step {step} (epoch {state.epoch + 1}, {state.done_in_epoch} batches done)")
@@ -201,6 +208,7 @@ class LoopResult:
     """Training samples per second of optimizer work (scoring and checkpointing left out)."""
     resumed_from_step: int | None
     stop: Stop
+    compute: compute.PrecisionChoice
     log: list[str] = field(default_factory=list)
 
     @property
@@ -234,6 +242,12 @@ class Parts:
     """The budget plan in force (None before the first, and without a budget)."""
     sampled_scoring_s: float | None = None
     """A scoring's seconds, extrapolated from a sample before the first real one (``time_scoring``)."""
+    compute: compute.PrecisionChoice = NOT_CHOSEN
+
+    @property
+    def autocast(self) -> bool:
+        """Train and score under bf16 autocast (``compute.choose``)."""
+        return self.compute.autocast
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """The epoch's length-grouped batches for this rank: a function of (seed, epoch), so a resumed
@@ -256,6 +270,7 @@ def train(model: Any, splits: Splits, labels: list[str], config: LoopConfig, run
     parts = prepare(model, splits, labels, config, runtime)
     state = (restore(parts) if config.resume else None) or TrainState()
     state.started = time.monotonic()  # the clock starts once the model is ready
+    choose_compute(parts, state)
     stop: Stop | None = None
     model.train()
     while state.epoch < config.epochs and stop is None:
@@ -350,7 +365,7 @@ def step(parts: Parts, state: TrainState, batches: list[list[int]]) -> None:
     for rows in batches[state.done_in_epoch : end]:
         batch = {name: tensor.to(runtime.device) for name, tensor in collate(splits.train, rows).items()}
         target = torch.as_tensor(splits.train_labels[rows], device=runtime.device)
-        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.autocast):
+        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=parts.autocast):
             logits = parts.wrapped(**batch).logits
         loss = parts.loss_fn(logits.float(), target) / config.accumulation
         loss.backward()
@@ -363,6 +378,54 @@ def step(parts: Parts, state: TrainState, batches: list[list[int]]) -> None:
     parts.scheduler.step()
     parts.optimizer.zero_grad(set_to_none=True)
     state.step += 1
+
+
+def choose_compute(parts: Parts, state: TrainState) -> None:
+    """Settle the format the run trains in (``compute.choose``): a resumed run keeps its checkpoint's. The
+    probe's passes count against a time budget but not in samples/s; their gradients are dropped."""
+    if state.compute is None:
+        started = time.monotonic()
+        choice = compute.choose(
+            parts.config.compute_precision,
+            parts.runtime.device.type,
+            compute.cpu_bf16_flags(),
+            lambda precision: time_training_pass(parts, precision),
+        )
+        state.compute = agreed_compute(choice) if parts.runtime.world_size > 1 else choice
+        state.sampling_seconds += time.monotonic() - started
+    parts.compute = state.compute
+    if parts.runtime.is_main:
+        print(f"frontier train: computing in {state.compute.precision}: {state.compute.reason}", file=sys.stderr)
+
+
+def time_training_pass(parts: Parts, precision: compute.ComputePrecision) -> float:
+    """Seconds of one forward and backward pass, in ``precision``, over the median-length batch of the first
+    epoch (the unwrapped model: no gradients are exchanged between ranks, and they are dropped)."""
+    batches = parts.epoch_batches(0)
+    rows = sorted(batches, key=lambda b: int(parts.lengths[b].max()))[len(batches) // 2]
+    device = parts.runtime.device
+    batch = {name: tensor.to(device) for name, tensor in collate(parts.splits.train, rows).items()}
+    target = torch.as_tensor(parts.splits.train_labels[rows], device=device)
+    started = time.perf_counter()
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision is compute.ComputePrecision.BF16):
+        logits = parts.model(**batch).logits
+    parts.loss_fn(logits.float(), target).backward()
+    took = time.perf_counter() - started
+    parts.optimizer.zero_grad(set_to_none=True)
+    return took
+
+
+def agreed_compute(choice: compute.PrecisionChoice) -> compute.PrecisionChoice:
+    """Rank 0's choice on every rank: ranks that computed in different formats would train a different model
+    than either would alone."""
+    import torch.distributed
+
+    flag = torch.tensor([int(choice.autocast)])
+    torch.distributed.broadcast(flag, src=0)
+    if bool(flag.item()) == choice.autocast:
+        return choice
+    agreed = compute.ComputePrecision.BF16 if flag.item() else compute.ComputePrecision.FP32
+    return compute.PrecisionChoice(agreed, f"rank 0's choice ({choice.reason} here)")
 
 
 def scoring_due(parts: Parts, state: TrainState, batches_in_epoch: int) -> bool:
@@ -435,7 +498,7 @@ def time_scoring(parts: Parts, state: TrainState) -> float:
         evaluation.pad_id,
     )
     started = time.monotonic()
-    torch_logits(parts.model, sample, parts.runtime.device, autocast=parts.runtime.autocast)
+    torch_logits(parts.model, sample, parts.runtime.device, autocast=parts.autocast)
     took = time.monotonic() - started
     state.sampling_seconds += took
     scored = padded_tokens(parts.splits.probe) + padded_tokens(evaluation)
@@ -470,9 +533,9 @@ def evaluate(parts: Parts, state: TrainState, train_loss: float) -> None:
         return
     scoring_started = time.monotonic()
     splits, runtime, k = parts.splits, parts.runtime, parts.num_labels
-    probe_pred = torch_logits(parts.model, splits.probe, runtime.device, autocast=runtime.autocast).argmax(1)
+    probe_pred = torch_logits(parts.model, splits.probe, runtime.device, autocast=parts.autocast).argmax(1)
     probe = metrics.macro_f1(splits.probe_labels, probe_pred, k)
-    eval_pred = torch_logits(parts.model, splits.eval, runtime.device, autocast=runtime.autocast).argmax(1)
+    eval_pred = torch_logits(parts.model, splits.eval, runtime.device, autocast=parts.autocast).argmax(1)
     eval_f1 = metrics.macro_f1(splits.eval_labels, eval_pred, k)
     record = CheckpointRecord(
         step=state.step,
@@ -570,6 +633,7 @@ def finish(state: TrainState, stop: Stop) -> LoopResult:
         samples_per_second=state.samples_per_second(elapsed),
         resumed_from_step=state.resumed_from_step,
         stop=stop,
+        compute=state.compute or NOT_CHOSEN,
         log=state.log,
     )
 

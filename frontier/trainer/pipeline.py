@@ -161,6 +161,7 @@ def _loop_config(
         class_weights=training_data.class_weights,
         stop_after_steps=options.stop_after_steps,
         time_budget_s=options.time_budget_s if options.time_budget_s is not None else hp.time_budget_s,
+        compute_precision=hp.compute_precision,
         preempt_requested=options.preempt_requested or (lambda: False),
     )
 

@@ -27,11 +27,6 @@ class Runtime:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    @property
-    def autocast(self) -> bool:
-        """bf16 autocast on CUDA; CPUs train in fp32 (bf16 matmuls are slower there without AMX)."""
-        return self.device.type == "cuda"
-
 
 def cpu_budget() -> int:
     """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (Kubernetes limits)."""

@@ -14,6 +14,7 @@ import torch
 
 from frontier.trainer import checkpoint
 from frontier.trainer.batching import Encoded
+from frontier.trainer.compute import ComputePrecision, PrecisionChoice
 from frontier.trainer.loop import (
     LoopConfig,
     LoopResult,
@@ -44,6 +45,7 @@ def _config(tmp_path: Path, **changes: Any) -> LoopConfig:
         accumulation=2,
         fingerprint="toy",
         checkpoint_dir=tmp_path / "ckpt",
+        compute_precision="fp32",  # runs compared step for step must not depend on a timing probe
     )
     return replace(config, **changes)
 
@@ -121,7 +123,8 @@ def test_the_state_round_trips_through_a_checkpoint_and_notes_the_resume() -> No
 
 def test_only_an_early_stop_is_reported_as_one() -> None:
     record = _record(1, 0.5, 0.5)
-    done = LoopResult([record], record, {}, 1, 1.0, 1.0, None, Stop(StopReason.COMPLETED, "completed 1 epoch(s)"))
+    fp32 = PrecisionChoice(ComputePrecision.FP32, "computePrecision: fp32")
+    done = LoopResult([record], record, {}, 1, 1.0, 1.0, None, Stop(StopReason.COMPLETED, "completed 1 epoch(s)"), fp32)
     budget = replace(done, stop=Stop(StopReason.TIME_BUDGET, "time budget of 5s reached at step 1"))
     assert done.stopped_early is None
     assert budget.stopped_early == "time budget of 5s reached at step 1"
@@ -183,6 +186,30 @@ def test_an_interrupted_toy_run_resumes_exactly_where_it_stopped(tmp_path: Path)
         (r.step, r.eval_macro_f1, r.train_macro_f1) for r in straight.history
     ]
     assert all(torch.equal(resumed.best_state[n], straight.best_state[n]) for n in straight.best_state)
+
+
+def test_a_toy_run_trains_in_bf16_when_asked_and_its_resume_keeps_the_checkpoints_format(tmp_path: Path) -> None:
+    config = _config(tmp_path, compute_precision="bf16", stop_after_steps=3)
+    with pytest.raises(TrainingInterrupted):
+        train(_toy(), _splits(), LABELS, config, CPU)
+    # The spec now says fp32, but the run it resumes trained in bf16: switching halfway would make a third model.
+    resumed = train(_toy(), _splits(), LABELS, replace(config, stop_after_steps=None, resume=True,
+                                                         compute_precision="fp32"), CPU)
+    assert resumed.compute == PrecisionChoice(ComputePrecision.BF16, "computePrecision: bf16")
+    assert resumed.best.eval_macro_f1 > 0.5
+
+
+def test_auto_measures_bf16_against_fp32_on_a_cpu_with_bf16_instructions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from frontier.trainer import compute
+
+    monkeypatch.setattr(compute, "cpu_bf16_flags", lambda: ["avx512_bf16"])
+    result = train(_toy(), _splits(), LABELS, _config(tmp_path, compute_precision="auto"), CPU)
+    assert result.compute.fp32_step_s is not None and result.compute.bf16_step_s is not None
+    assert result.compute.reason.startswith("CPU with avx512_bf16: bf16 measured ")
+    saved = checkpoint.load(tmp_path / "ckpt", "toy")
+    assert saved is not None and saved["compute"] == result.compute.to_json()
 
 
 def test_a_preempted_toy_run_checkpoints_unscored(tmp_path: Path) -> None:

