@@ -151,6 +151,11 @@ class Hyperparameters(ApiModel):
     learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-5
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     max_length: Annotated[int, Field(ge=8, le=131_072)] = 128
+    """Tokens each input is truncated at (special tokens included); with ``lengthCoverage``, the most."""
+    length_coverage: Annotated[float, Field(ge=0.5, le=1.0)] | None = None
+    """Truncate at the data's own length instead: the shortest multiple of 8 tokens, at most ``maxLength``,
+    that keeps this share of a sample of the training rows whole (e.g. ``0.99``). Recorded in the artifact,
+    which is served truncated the same way."""
     warmup_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.06
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 42

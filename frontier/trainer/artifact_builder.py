@@ -25,6 +25,7 @@ from frontier.data import sampling
 from frontier.data.data import TrainingData
 from frontier.trainer import batching, card, evaluation, export, variants
 from frontier.trainer.export import Parity
+from frontier.trainer.lengths import LengthChoice
 from frontier.trainer.loop import LoopResult, Splits
 from frontier.trainer.model_source import LoadedModel
 from frontier.trainer.runtime import Runtime
@@ -45,6 +46,8 @@ class TrainingInputs:
 
     data: TrainingData
     splits: Splits
+    length: LengthChoice
+    """The truncation length the splits were tokenized at, and how it was chosen."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ def _manifest(
         method=cand.method,
         pooling=trained.loaded.pooling,
         labels=list(run.model.spec.labels),
-        max_length=cand.hyperparameters.max_length,
+        max_length=inputs.length.max_length,
         precisions=built.entries,
         files={},
         metrics=summary,
@@ -215,7 +218,8 @@ def _notes(inputs: TrainingInputs, result: LoopResult) -> list[str]:
     """The model card's notes on the data and the run (sampling, a resume, an early stop)."""
     stopped = [result.stopped_early] if result.stopped_early else []
     computed = f"trained in {result.compute.precision} ({result.compute.reason})"
-    return [*inputs.data.notes, computed, *result.log, *stopped]
+    chosen = [inputs.length.describe()] if inputs.length.coverage is not None else []
+    return [*inputs.data.notes, *chosen, computed, *result.log, *stopped]
 
 
 def _libraries(lora: bool) -> dict[str, str]:

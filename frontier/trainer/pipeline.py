@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,12 +116,16 @@ def _train(
     base_dir: Path,
 ) -> ArtifactManifest | None:
     """Fine-tune, then (rank 0) build the artifact from the best checkpoint and publish it at ``out``."""
-    from frontier.trainer import artifact_builder, checkpoint, loop, model_source
+    from frontier.trainer import artifact_builder, checkpoint, lengths, loop, model_source
 
     hp, labels = cand.hyperparameters, model.spec.labels
     loop.seed_everything(hp.seed)
     loaded = model_source.load_for_training(cand, labels, base_dir)
-    splits = _splits(loaded, hp.max_length, hp.seed, training_data)
+    train = training_data.train
+    length = lengths.choose(loaded.tokenizer, train.texts, train.labels, hp.max_length, hp.length_coverage, hp.seed)
+    if hp.length_coverage is not None and runtime.is_main:
+        print(f"frontier train: {length.describe()}", file=sys.stderr)
+    splits = _splits(loaded, length.max_length, hp.seed, training_data)
     config = _loop_config(
         cand, fingerprint.run_fingerprint(spec_sha, labels, training_data.describe()), training_data, out, options
     )
@@ -130,7 +135,7 @@ def _train(
     checkpoint.load_trainable_state(loaded.model, result.best_state)
     exportable = model_source.merged_for_export(loaded.model.cpu())
     run = artifact_builder.RunIdentity(model, cand, spec_sha)
-    inputs = artifact_builder.TrainingInputs(training_data, splits)
+    inputs = artifact_builder.TrainingInputs(training_data, splits, length)
     trained = artifact_builder.TrainedModel(exportable, loaded, result, runtime)
     manifest = _publish(out, lambda staging: artifact_builder.build(staging, run, inputs, trained))
     # The artifact is published: its checkpoints are no longer a way back to it, only disk on the shared volume.

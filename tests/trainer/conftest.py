@@ -48,9 +48,11 @@ def dataset_dir(root: Path, per_class: int = 20) -> Path:
 
 @pytest.fixture(scope="session")
 def minilm_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """MiniLM fine-tuned for one epoch on 45 texts through the `frontier train` CLI."""
+    """MiniLM fine-tuned for one epoch on 45 texts through the `frontier train` CLI, truncated at the
+    data's own length (every training row kept whole, at most 32 tokens)."""
     root = dataset_dir(tmp_path_factory.mktemp("minilm"))
-    path = manifest(root / "model.yaml", [minilm_candidate()], export={"precisions": ["fp32", "int8"]})
+    candidate = minilm_candidate(lengthCoverage=1.0)
+    path = manifest(root / "model.yaml", [candidate], export={"precisions": ["fp32", "int8"]})
     out = root / "artifacts" / "minilm"
     code, stdout, stderr = run_cli("--manifest", str(path), "--candidate", "minilm", "--out", str(out))
     return Run(root, path, out, code, stdout, stderr)

