@@ -11,8 +11,10 @@ the operator made for it (``jobs.job_identity``), which may patch that one Confi
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -151,11 +153,46 @@ def test_the_operator_with_the_charts_service_account_trains_benchmarks_promotes
     assert configmaps["items"] == []
 
 
-def _peering_state(caplog: pytest.LogCaptureFixture, replica: str) -> str:
-    """A replica starts paused (its peering is mandatory) and logs only its changes of state."""
-    said = [r.getMessage() for r in caplog.records if r.threadName == replica and r.name.endswith("peering")]
-    changes = [m for m in said if m.startswith(("Pausing", "Resuming"))]
-    return "active" if changes and changes[-1].startswith("Resuming") else "paused"
+@dataclass
+class PeeringView:
+    """What each replica's kopf made of the KopfPeering, by replica (thread) name: the peers it has
+    seen and its pause toggle. Logs cannot tell these apart: kopf logs only *changes* of state, and a
+    replica starts paused, so a standby that has not yet processed its first peering event looks
+    like one that saw the leader and stayed paused; the first may still resume on a stale view."""
+
+    seen: dict[str, set[str]] = field(default_factory=dict)
+    paused: dict[str, Any] = field(default_factory=dict)  # kopf's aiotoggles.Toggle
+
+    def states(self) -> dict[str, bool]:
+        return {replica: toggle.is_on() for replica, toggle in self.paused.items()}
+
+    def settled(self, leader: str, standby: str) -> bool:
+        return (
+            leader in self.seen.get(standby, set())
+            and standby in self.paused
+            and self.paused[standby].is_on()
+            and leader in self.paused
+            and self.paused[leader].is_off()
+        )
+
+
+@pytest.fixture
+def peering_view(monkeypatch: pytest.MonkeyPatch) -> PeeringView:
+    """Wraps kopf's peering processor, which every replica binds when it starts."""
+    from kopf._core.engines import peering
+
+    view = PeeringView()
+    original = peering.process_peering_event
+
+    async def observed(*, raw_event: Any, conflicts_found: Any = None, **kwargs: Any) -> None:
+        replica = threading.current_thread().name
+        if conflicts_found is not None:  # the replica's own peering, not an observer
+            view.seen.setdefault(replica, set()).update(raw_event["object"].get("status") or {})
+            view.paused[replica] = conflicts_found
+        await original(raw_event=raw_event, conflicts_found=conflicts_found, **kwargs)
+
+    monkeypatch.setattr(peering, "process_peering_event", observed)
+    return view
 
 
 def _handled_by(caplog: pytest.LogCaptureFixture, name: str) -> set[str]:
@@ -173,6 +210,7 @@ def test_two_replicas_started_together_elect_one_and_only_it_works(
     operator_identity: EnvtestCluster,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    peering_view: PeeringView,
 ) -> None:
     # Both replicas of the Deployment run the same command line: kopf pauses *every* peer of equal
     # priority, so the operator must not give them the same one (entry.peering_priority).
@@ -194,17 +232,20 @@ def test_two_replicas_started_together_elect_one_and_only_it_works(
             leader = max(priorities, key=lambda name: priorities[name])
             standby = min(priorities, key=lambda name: priorities[name])
 
-            def elected() -> bool:
-                return _peering_state(caplog, leader) == "active" and _peering_state(caplog, standby) == "paused"
-
-            wait_for(elected, what=f"{leader} (priority {priorities[leader]}) active, {standby} paused")
+            wait_for(
+                lambda: peering_view.settled(leader, standby),
+                what=f"{leader} (priority {priorities[leader]}) active, {standby} paused having seen it",
+            )
             assert "Possibly conflicting operators with the same priority" not in caplog.text
 
             cluster.request("POST", manifests.path(MODELS), manifests.valid("elected", export={"precisions": ["fp32"]}))
             assert list(jobs.wait_jobs(1, role_="train")) == [train_job(cluster, MODELS, "elected")]
             wait_for(lambda: leader in _handled_by(caplog, "elected"), what=f"{leader} to handle the model")
             time.sleep(3 * settings.resync_s)  # the standby would have acted by now: every resync reconciles
-            assert _handled_by(caplog, "elected") == {leader}
+            peering_log = [f"{r.threadName}: {r.getMessage()}" for r in caplog.records if r.name.endswith("peering")]
+            assert _handled_by(caplog, "elected") == {leader}, (
+                f"peers seen {peering_view.seen}, paused {peering_view.states()}; peering log {peering_log}"
+            )
             cluster.request("DELETE", manifests.path(MODELS, "elected"))
             wait_for(lambda: cluster.raw("GET", manifests.path(MODELS, "elected"))[0] == 404, what="deletion")
         finally:
