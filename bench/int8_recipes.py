@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 
 from frontier.data.metrics import macro_f1
 from frontier.trainer.quantize import FEED_FORWARD_DOWN
-from frontier.trainer.smoothing import smooth_linear_inputs
+from smoothing import smooth_linear_inputs
 
 
 def tokenizer_for(directory: Path, max_length: int) -> Tokenizer:

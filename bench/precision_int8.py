@@ -1,10 +1,11 @@
 """INT8 against its fp32 parent through Triton: agreement, macro-F1, throughput at concurrency 8, same run.
 
-    .venv/bin/python bench/precision_int8.py --artifact DIR --data ../shared/datasets/<set> [--eval 2000]
+    .venv/bin/python bench/precision_int8.py --artifact DIR --data ../shared/datasets/<set> \
+        --manifest examples/<set>.yaml --data-root ../shared/datasets [--eval 2000]
 
-DIR is a trained artifact (``frontier train`` / ``frontier run`` writes them). Its int8 model is made
-again from its fp32 model with the trainer's current code (``frontier.trainer.quantize``: the recipe is
-chosen by agreement on ``--calibration`` stratified training rows, as ``frontier train`` does), then both
+DIR is a trained artifact (``frontier train`` / ``frontier run`` writes them) of MANIFEST. Its int8 model
+is made again from its fp32 model with the trainer's current code (``frontier.trainer.quantize``: which
+layers stay fp32 is decided on the manifest's eval split, as ``frontier train`` does), then both
 precisions are published to the embedded Triton and measured together in interleaved rounds
 (``frontier.serving.rounds``, the benchmark ``frontier run`` decides on) at one concurrency level.
 Scored rows are ``--eval`` rows spread over the data set's test split, which neither training nor the
@@ -35,10 +36,29 @@ def rows_of(directory: Path, split: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
+def _fuse_if_exported_before_fusion(fp32_path: Path, base_model: str) -> bool:
+    """An artifact trained before the trainer fused its graph is fused as the trainer now does."""
+    import onnx
+    from transformers import AutoConfig
+
+    from frontier.trainer.fusion import fuse
+    from frontier.trainer.model_source import resolve_base_model
+
+    if any(n.op_type == "Attention" for n in onnx.load(str(fp32_path), load_external_data=False).graph.node):
+        return False
+    fused = fp32_path.with_name("fused.onnx")
+    if fuse(fp32_path, fused, AutoConfig.from_pretrained(resolve_base_model(base_model))) is None:
+        return False
+    fused.replace(fp32_path)
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifact", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True, help="a directory with train.jsonl and test.jsonl")
+    parser.add_argument("--manifest", type=Path, required=True, help="the ClassifierModel the artifact was trained of")
+    parser.add_argument("--data-root", type=Path, required=True, help="where the manifest's dataset URIs resolve")
     parser.add_argument("--eval", type=int, default=2000, help="test rows scored (spread over the split)")
     parser.add_argument("--calibration", type=int, default=256, help="stratified training rows (the spec default)")
     parser.add_argument("--min-agreement", type=float, default=0.99, help="export.minAgreement (the spec default)")
@@ -50,8 +70,10 @@ def main() -> int:
     import numpy as np
     from transformers import AutoTokenizer
 
+    from frontier.api.resource import load
     from frontier.api.spec import BenchmarkSpec, ServingSpec
     from frontier.artifact import describe_files, read_manifest, write_manifest
+    from frontier.data.data import eval_split
     from frontier.data.sampling import stratified_sample
     from frontier.serving.local import LocalServing
     from frontier.serving.rounds import Contender
@@ -79,8 +101,13 @@ def main() -> int:
     test = test[:: max(1, len(test) // args.eval)][: args.eval]
     texts, gold = [str(r["text"]) for r in test], [index(r["label"]) for r in test]
 
+    trained_spec = load(args.manifest).spec
+    candidate = next(c for c in trained_spec.candidates if c.name == manifest.candidate)
+    held_out = eval_split(trained_spec.dataset, labels, args.data_root, candidate.hyperparameters.seed)
+    check = encode(tokenizer, held_out.texts, max_length, names)
     fp32_path = artifact / "model.fp32.onnx"
-    choice = quantize_int8_dynamic(fp32_path, artifact / "model.int8.onnx", calibration, names, args.min_agreement)
+    fused_now = _fuse_if_exported_before_fusion(fp32_path, manifest.base_model)
+    choice = quantize_int8_dynamic(fp32_path, artifact / "model.int8.onnx", calibration, check, args.min_agreement)
     entries = dict(manifest.precisions)
     entries["int8"] = entries["int8"].model_copy(update={"method": choice.method})
     write_manifest(artifact, manifest.model_copy(update={"files": describe_files(artifact), "precisions": entries}))
@@ -89,6 +116,7 @@ def main() -> int:
     model_name, flags = cpu_description()
     print(f"{args.artifact} on {len(texts)} test rows of {args.data.name}")
     print(f"CPU: {model_name}, {os.cpu_count()} cores; flags: {' '.join(flags)}")
+    print(f"fp32: {'fused here (exported before the trainer fused)' if fused_now else 'as trained'}")
     print(f"int8: {choice.method}", flush=True)
 
     serving = ServingSpec(model_name="precision")  # the spec's defaults, as the examples serve
@@ -118,7 +146,7 @@ def main() -> int:
     if args.out:
         args.out.write_text(
             json.dumps(
-                {"cpu": model_name, "flags": flags, "method": choice.method, "calibration": choice.agreements}
+                {"cpu": model_name, "flags": flags, "method": choice.method, "tried": choice.tried}
                 | {"fp32": fp32.model_dump(mode="json"), "int8": int8.model_dump(mode="json")},
                 indent=2,
             )

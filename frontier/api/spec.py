@@ -259,11 +259,13 @@ class Int8Spec(ApiModel):
     """How INT8 variants are made by onnxruntime quantization."""
 
     mode: Literal["dynamic", "static"] = "dynamic"
-    """``dynamic``: activation ranges from each batch; the layers quantized are chosen per model, the
-    fastest recipe that agrees with fp32 on ``minAgreement`` of the calibration rows. ``static``:
-    calibrated ranges, predictions independent of the batch, slower."""
+    """``dynamic``: activation ranges from each batch, of the fused fp32 graph; every weighted layer is
+    INT8 unless that agrees with fp32 on less than halfway from ``minAgreement`` to 1 of the eval rows,
+    then the layers measured most sensitive stay fp32 (1, 2, 4… up to half). ``static``: calibrated
+    ranges, predictions independent of the batch, slower."""
     calibration_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 256
-    """Stratified training rows that calibrate static activation ranges, or choose the dynamic recipe."""
+    """Stratified training rows that calibrate static activation ranges; the first 64 measure which
+    layers dynamic INT8 is most sensitive in."""
 
 
 class ExportSpec(ApiModel):

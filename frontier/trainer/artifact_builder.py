@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -23,7 +25,8 @@ from frontier.api.spec import CandidateSpec
 from frontier.artifact import PREDICTIONS, ArtifactManifest, describe_files, write_manifest
 from frontier.data import sampling
 from frontier.data.data import TrainingData
-from frontier.trainer import batching, card, evaluation, export, variants
+from frontier.errors import TrainingError
+from frontier.trainer import batching, card, evaluation, export, fusion, variants
 from frontier.trainer.export import Parity
 from frontier.trainer.lengths import LengthChoice
 from frontier.trainer.loop import LoopResult, Splits
@@ -64,9 +67,20 @@ class TrainedModel:
 
 def build(staging: Path, run: RunIdentity, inputs: TrainingInputs, trained: TrainedModel) -> ArtifactManifest:
     """Write every artifact file into ``staging`` and return the manifest written there."""
+    scratch = Path(tempfile.mkdtemp(prefix="frontier-export-"))
+    try:
+        return _build(staging, scratch, run, inputs, trained)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build(
+    staging: Path, scratch: Path, run: RunIdentity, inputs: TrainingInputs, trained: TrainedModel
+) -> ArtifactManifest:
     spec, labels = run.model.spec, run.model.spec.labels
     splits = inputs.splits
-    parity = _export_fp32(staging, run, inputs, trained)
+    exported = _export_fp32(staging, scratch, run, inputs, trained)
+    parity = exported.parity
     export.save_tokenizer(trained.loaded.tokenizer, staging / "tokenizer")
     cpu = torch.device("cpu")
     eval_report = evaluation.score(
@@ -75,7 +89,7 @@ def build(staging: Path, run: RunIdentity, inputs: TrainingInputs, trained: Trai
     built = variants.build(
         staging,
         spec.export,
-        parity,
+        exported,
         splits.eval,
         splits.eval_labels,
         _calibration(run, splits),
@@ -97,21 +111,33 @@ def build(staging: Path, run: RunIdentity, inputs: TrainingInputs, trained: Trai
     return manifest
 
 
-def _export_fp32(staging: Path, run: RunIdentity, inputs: TrainingInputs, trained: TrainedModel) -> Parity:
-    """Export the fp32 ONNX model and check it against the torch model on the first paritySamples eval rows."""
+def _export_fp32(
+    staging: Path, scratch: Path, run: RunIdentity, inputs: TrainingInputs, trained: TrainedModel
+) -> export.Exported:
+    """Export the fp32 ONNX model, fuse it where the architecture allows, and check what is served
+    against the torch model on the first paritySamples eval rows."""
     settings = run.model.spec.export
     rows = list(range(min(settings.parity_samples, len(inputs.data.eval))))
     encoded = _subset(inputs.splits.eval, rows)
-    fp32 = staging / variants.model_file("fp32")
-    export.export_onnx(trained.exportable, trained.loaded.input_names, encoded, fp32, settings.opset)
-    return export.check_parity(
-        trained.exportable,
-        fp32,
-        encoded,
-        torch.device("cpu"),
-        settings.parity_tolerance,
-        [inputs.data.eval.texts[i] for i in rows],
-    )
+    texts = [inputs.data.eval.texts[i] for i in rows]
+
+    def parity(path: Path) -> export.Parity:
+        return export.check_parity(
+            trained.exportable, path, encoded, torch.device("cpu"), settings.parity_tolerance, texts
+        )
+
+    exported = scratch / "exported.onnx"
+    export.export_onnx(trained.exportable, trained.loaded.input_names, encoded, exported, settings.opset)
+    checked = parity(exported)
+    served = staging / variants.model_file("fp32")
+    made = fusion.fuse(exported, served, getattr(trained.loaded.model, "config", None))
+    if made is not None:
+        try:
+            return export.Exported(parity(served), exported, f"{variants.FP32_METHOD}; {made.describe()}")
+        except TrainingError as error:
+            print(f"frontier train: serving the export unfused: the fused graph failed: {error}", file=sys.stderr)
+    shutil.copyfile(exported, served)
+    return export.Exported(checked, exported, variants.FP32_METHOD)
 
 
 def _calibration(run: RunIdentity, splits: Splits) -> batching.Encoded:

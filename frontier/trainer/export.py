@@ -98,6 +98,17 @@ def export_onnx(model: Any, input_names: list[str], example: Encoded, path: Path
 
 
 @dataclass(frozen=True)
+class Exported:
+    """The fp32 model as served (fused where the architecture allows) and the graph as exported."""
+
+    parity: Parity
+    """The served graph's parity check."""
+    unfused: Path
+    """The exported graph before fusion: static INT8 selects its linear layers by their exported names."""
+    method: str
+
+
+@dataclass(frozen=True)
 class Parity:
     max_abs_delta: float
     agreement: float

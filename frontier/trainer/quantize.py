@@ -3,10 +3,10 @@
 int8: onnxruntime quantization, per-channel weights (one scale per output column: per-tensor weights
 lost a point of agreement with fp32 on AG News, ``bench/int8_recipes.py``). ``dynamic`` (the default)
 quantizes activations on the fly with a range taken from each batch, so a row's prediction can change
-with what Triton's dynamic batcher puts beside it. Which layers it quantizes is chosen per model, by
-agreement with fp32 on the calibration rows (``DYNAMIC_RECIPES``, fastest first): every linear layer;
-else every linear layer with the feed-forward down-projections' inputs smoothed (``smoothing``: the
-GELU's outlier channels set one scale for all, and cost the most accuracy); else all but those layers.
+with what Triton's dynamic batcher puts beside it. It quantizes the fp32 graph as served (fused, see
+``fusion``) and decides per model which linear layers stay fp32: none when that agrees with fp32 on
+enough of the eval rows, else the most sensitive ones, measured (``sensitivity``). On MiniLM the first
+layers' feed-forward products cost the most: an error made there is carried through every later layer.
 ``static`` calibrates activation ranges on training rows
 (``export.int8.calibrationSamples``) and writes a QDQ model whose predictions do not depend on the batch;
 it quantizes only the linear layers (MatMuls with a weight) but the feed-forward down-projections, whose
@@ -31,13 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from frontier.errors import TrainingError
 from frontier.trainer.batching import Encoded, collate, inference_batches
-from frontier.trainer.evaluation import onnx_logits, onnx_session
-from frontier.trainer.smoothing import ALPHA, smooth_linear_inputs
+from frontier.trainer.evaluation import EVAL_BATCH, onnx_logits, onnx_session
 
-DYNAMIC_METHOD = "onnxruntime dynamic quantization (QInt8 weights per channel, dynamic activations): {recipe}"
+DYNAMIC_METHOD = (
+    "onnxruntime dynamic quantization (QInt8 weights per channel, dynamic activations) of {graph}: {layers}"
+    " (agreement with fp32 on {rows} eval rows, alone and batched: {tried})"
+)
 STATIC_METHOD = (
     "onnxruntime static quantization (QDQ, linear layers but the feed-forward down-projections: QInt8 weights"
     " per channel, QUInt8 activations; {n} calibration rows)"
@@ -46,72 +49,137 @@ STATIC_METHOD = (
 FEED_FORWARD_DOWN = re.compile(r"layer\.\d+/output/dense/|ffn/lin2/|mlp/down_proj/|mlp/c_proj/|/fc2/")
 BF16_METHOD = "bf16 weights (initializers rounded to bfloat16), fp32 compute: onnxruntime CPU has no bf16 kernels"
 MIN_BF16_ELEMENTS = 16  # small tensors (shape constants, scalars) stay float32
-
-
-@dataclass(frozen=True)
-class DynamicRecipe:
-    name: str
-    smoothing: float | None = None
-    """SmoothQuant's α for the feed-forward down-projections' inputs; None: not smoothed."""
-    skip_feed_forward_down: bool = False
-
-
-DYNAMIC_RECIPES = (
-    DynamicRecipe("every linear layer"),
-    DynamicRecipe(f"every linear layer, feed-forward down-projection inputs smoothed (α {ALPHA})", smoothing=ALPHA),
-    DynamicRecipe("linear layers but the feed-forward down-projections", skip_feed_forward_down=True),
-)
+# What dynamic quantization turns to INT8, when a weight is among the node's inputs: linear layers (MatMul;
+# a fused graph's Attention holds the QKV projection) and embedding tables (Gather; EmbedLayerNormalization).
+QUANTIZED_OPS = ("MatMul", "Attention", "Gather", "EmbedLayerNormalization")
+SENSITIVITY_ROWS = 64
 
 
 @dataclass(frozen=True)
 class Int8Choice:
-    recipe: DynamicRecipe
+    kept_fp32: tuple[str, ...]
+    """The linear layers left in fp32, the most sensitive first."""
+    agreement: float
+    tried: dict[int, float]
+    """Agreement with fp32 on the check rows by the number of layers left in fp32, in the order tried."""
     method: str
-    agreements: dict[str, float]
-    """Agreement with fp32 on the calibration rows of each recipe tried, in order."""
+
+
+def goal_agreement(min_agreement: float) -> float:
+    """What the chooser asks of its own rows: half the disagreement ``minAgreement`` allows. The other
+    half is left for what dynamic batching changes when the version is measured through Triton."""
+    return 1.0 - (1.0 - min_agreement) / 2
 
 
 def quantize_int8_dynamic(
-    source: Path, target: Path, calibration: Encoded, input_names: list[str], min_agreement: float
+    source: Path,
+    target: Path,
+    calibration: Encoded,
+    check: Encoded,
+    min_agreement: float,
 ) -> Int8Choice:
-    """The fastest recipe of ``DYNAMIC_RECIPES`` that agrees with fp32 on at least ``min_agreement`` of
-    the calibration rows; when none does, the one that agrees most, the faster on a tie (a slower recipe
-    that buys no agreement is not worth its speed; the agreement guard then decides)."""
-    reference = onnx_logits(onnx_session(str(source)), calibration).argmax(axis=1)
-    agreements: dict[str, float] = {}
-    for recipe in DYNAMIC_RECIPES:
-        _quantize_dynamic(source, target, recipe, calibration, input_names)
-        predicted = onnx_logits(onnx_session(str(target)), calibration).argmax(axis=1)
-        agreements[recipe.name] = float((predicted == reference).mean())
-        if agreements[recipe.name] >= min_agreement:
+    """Every weighted layer in INT8, unless that disagrees with fp32 on more of the ``check`` rows (the eval
+    set) than ``goal_agreement`` allows: then the layers whose quantization moves the logits most
+    (``sensitivity``, on calibration rows) stay in fp32, 1, 2, 4… of them, until it does, up to half of
+    them. When none does, the attempt that agreed most (the fewest fp32 layers of equals) is kept and the
+    agreement guard decides. A row agrees when int8 gives fp32's label both alone and in a batch of
+    ``EVAL_BATCH``: a dynamic activation scale depends on the batch, and Triton's batcher mixes rows."""
+    reference = _labels(source, check)
+    goal = goal_agreement(min_agreement)
+    tried: dict[int, float] = {}
+    best: tuple[float, tuple[str, ...]] = (-1.0, ())
+    ranking: list[str] = []
+    kept: tuple[str, ...] = ()
+    while True:
+        _quantize_dynamic(source, target, kept)
+        tried[len(kept)] = _agreement(target, check, reference)
+        if tried[len(kept)] > best[0]:
+            best = (tried[len(kept)], kept)
+        if tried[len(kept)] >= goal:
             break
-    else:
-        recipe = max(DYNAMIC_RECIPES, key=lambda r: agreements[r.name])  # the first of equals: the fastest
-        if recipe is not DYNAMIC_RECIPES[-1]:
-            _quantize_dynamic(source, target, recipe, calibration, input_names)
-    tried = ", ".join(f"{name} {value:.4f}" for name, value in agreements.items())
-    method = DYNAMIC_METHOD.format(recipe=recipe.name) + f" (agreement on {len(calibration)} calibration rows: {tried})"
-    return Int8Choice(recipe, method, agreements)
+        if not ranking:
+            ranking = sensitivity(source, _rows(calibration, SENSITIVITY_ROWS))
+        more = min(max(1, 2 * len(kept)), len(ranking) // 2)
+        if more <= len(kept):
+            break
+        kept = tuple(ranking[:more])
+    if best[1] != kept:
+        _quantize_dynamic(source, target, best[1])
+    return Int8Choice(best[1], best[0], tried, _describe(source, best[1], len(check), tried))
 
 
-def _quantize_dynamic(
-    source: Path, target: Path, recipe: DynamicRecipe, calibration: Encoded, input_names: list[str]
-) -> None:
+def sensitivity(source: Path, calibration: Encoded) -> list[str]:
+    """The quantized nodes (``quantized_nodes``), those whose INT8 quantization changes the logits most
+    first: the mean squared logit error against fp32 with every other node quantized and that one left in
+    fp32 (the lower, the more that node costs). Errors made early are carried through every later layer,
+    so position matters as much as the node's own rounding error; leaving one out measures both."""
+    reference = onnx_logits(onnx_session(str(source)), calibration)
+    errors: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
+        probe = Path(scratch) / "probe.onnx"
+        for node in quantized_nodes(source):
+            _quantize_dynamic(source, probe, (node,))
+            errors[node] = float(np.mean((onnx_logits(onnx_session(str(probe)), calibration) - reference) ** 2))
+    return sorted(errors, key=lambda node: errors[node])
+
+
+def quantized_nodes(source: Path) -> list[str]:
+    """The nodes dynamic INT8 quantizes: those of ``QUANTIZED_OPS`` with a weight (an initializer) among their inputs."""
+    import onnx
+
+    model = onnx.load(str(source), load_external_data=False)
+    weights = {initializer.name for initializer in model.graph.initializer}
+    return [n.name for n in model.graph.node if n.op_type in QUANTIZED_OPS and any(i in weights for i in n.input)]
+
+
+def _quantize_dynamic(source: Path, target: Path, kept_fp32: tuple[str, ...]) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
-        model = source
-        if recipe.smoothing is not None:
-            model = Path(scratch) / "smoothed.onnx"
-            batches = _calibration_batches(calibration, input_names)
-            smooth_linear_inputs(source, model, batches, FEED_FORWARD_DOWN, recipe.smoothing)
-        excluded = feed_forward_down_nodes(model) if recipe.skip_feed_forward_down else []
-        try:
-            quantize_dynamic(
-                str(model), str(target), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=excluded
-            )
-        except Exception as error:  # onnxruntime.quantization raises plain Exceptions
-            raise TrainingError(f"export.precisions int8: dynamic quantization failed: {error}") from None
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=list(kept_fp32),
+            # A fused graph's contrib ops (Attention, SkipLayerNormalization…) have no inferred output types.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    except Exception as error:  # onnxruntime.quantization raises plain Exceptions
+        raise TrainingError(f"export.precisions int8: dynamic quantization failed: {error}") from None
+
+
+def _labels(path: Path, rows: Encoded, batch_size: int = EVAL_BATCH) -> npt.NDArray[np.int64]:
+    return np.asarray(onnx_logits(onnx_session(str(path)), rows, batch_size).argmax(axis=1), dtype=np.int64)
+
+
+def _agreement(path: Path, rows: Encoded, reference: npt.NDArray[np.int64]) -> float:
+    alone, batched = _labels(path, rows, 1), _labels(path, rows)
+    return float(((alone == reference) & (batched == reference)).mean())
+
+
+def _rows(encoded: Encoded, count: int) -> Encoded:
+    """The first ``count`` rows (calibration rows are a stratified sample: any prefix is one too)."""
+    picked = range(min(count, len(encoded)))
+    return Encoded(
+        [encoded.input_ids[i] for i in picked],
+        [encoded.token_type_ids[i] for i in picked] if encoded.token_type_ids is not None else None,
+        encoded.pad_id,
+    )
+
+
+def _describe(source: Path, kept: tuple[str, ...], rows: int, tried: dict[int, float]) -> str:
+    import onnx
+
+    fused = any(n.op_type == "Attention" for n in onnx.load(str(source), load_external_data=False).graph.node)
+    layers = f"every weighted layer but {len(kept)} left in fp32 ({', '.join(kept)})" if kept else "every weighted layer"
+    return DYNAMIC_METHOD.format(
+        graph="the fused graph" if fused else "the exported graph",
+        layers=layers,
+        rows=rows,
+        tried=", ".join(f"{n} in fp32 {value:.4f}" for n, value in tried.items()),
+    )
 
 
 def _calibration_batches(encoded: Encoded, input_names: list[str], batch_size: int = 16) -> Iterator[dict[str, Any]]:

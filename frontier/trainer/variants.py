@@ -2,7 +2,9 @@
 
 fp32 is compared with the trained torch model (the parity check's numbers); int8 and bf16 with the
 fp32 ONNX model over the whole eval set: largest |Δlogit|, share of equal argmax (``agreement``, which
-the decision layer holds against ``export.minAgreement``) and their own macro-F1 and accuracy.
+the decision layer holds against ``export.minAgreement``) and their own macro-F1 and accuracy. Dynamic
+INT8 is made from the served fp32 graph (fused); static INT8 from the graph as exported, whose layers it
+selects by their exported names.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from frontier.data import metrics
 from frontier.trainer import quantize
 from frontier.trainer.batching import Encoded
 from frontier.trainer.evaluation import onnx_logits, onnx_session
-from frontier.trainer.export import Parity
+from frontier.trainer.export import Exported
 
 FP32_METHOD = "torch.onnx.export (TorchScript exporter), fp32"
 
@@ -39,7 +41,7 @@ class Variants:
 def build(
     directory: Path,
     export: ExportSpec,
-    parity: Parity,
+    exported: Exported,
     eval_encoded: Encoded,
     eval_labels: npt.NDArray[np.int64],
     calibration: Encoded,
@@ -54,9 +56,9 @@ def build(
         model=fp32_path.name,
         macro_f1=fp32_report["macro_f1"],
         accuracy=fp32_report["accuracy"],
-        max_abs_logit_delta=parity.max_abs_delta,
-        agreement=parity.agreement,
-        method=FP32_METHOD,
+        max_abs_logit_delta=exported.parity.max_abs_delta,
+        agreement=exported.parity.agreement,
+        method=exported.method,
     )
     out.predictions["fp32"] = reference.argmax(1).tolist()
     out.reports["fp32"] = fp32_report
@@ -65,10 +67,10 @@ def build(
             continue
         path = directory / model_file(precision)
         if precision == "int8" and export.int8.mode == "static":
-            method = quantize.quantize_int8_static(fp32_path, path, calibration, input_names)
+            method = quantize.quantize_int8_static(exported.unfused, path, calibration, input_names)
         elif precision == "int8":
             method = quantize.quantize_int8_dynamic(
-                fp32_path, path, calibration, input_names, export.min_agreement
+                fp32_path, path, calibration, eval_encoded, export.min_agreement
             ).method
         else:
             method = quantize.convert_bf16_weights(fp32_path, path)

@@ -11,6 +11,9 @@ op, small next to the MatMul it makes quantizable).
 
 The smoothed fp32 model computes what the original does up to float rounding; the ranges ``max|x_j|``
 come from calibration rows run through the original model.
+
+Used by ``int8_recipes.py`` only: the trainer once had it as a rung of its INT8 ladder; it now leaves the
+layers that measure most sensitive in fp32 instead (``frontier.trainer.quantize``).
 """
 
 from __future__ import annotations
