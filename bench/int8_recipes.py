@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from smoothing import smooth_linear_inputs
 from tokenizers import Tokenizer
 
 from frontier.data.metrics import macro_f1
 from frontier.trainer.quantize import FEED_FORWARD_DOWN
-from smoothing import smooth_linear_inputs
 
 
 def tokenizer_for(directory: Path, max_length: int) -> Tokenizer:

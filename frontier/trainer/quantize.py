@@ -23,6 +23,7 @@ exactly the bf16-rounded weights and the graph runs on any provider. The method 
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -81,31 +82,43 @@ def quantize_int8_dynamic(
     """Every weighted layer in INT8, unless that disagrees with fp32 on more of the ``check`` rows (the eval
     set) than ``goal_agreement`` allows: then the layers whose quantization moves the logits most
     (``sensitivity``, on calibration rows) stay in fp32, 1, 2, 4… of them, until it does, up to half of
-    them. When none does, the attempt that agreed most (the fewest fp32 layers of equals) is kept and the
-    agreement guard decides. A row agrees when int8 gives fp32's label both alone and in a batch of
+    them. When none reaches the goal, the fewest fp32 layers that still reach ``min_agreement`` are kept
+    (a point of agreement more is not worth many layers' speed), else the attempt that agreed most, and
+    the agreement guard decides. A row agrees when int8 gives fp32's label both alone and in a batch of
     ``EVAL_BATCH``: a dynamic activation scale depends on the batch, and Triton's batcher mixes rows."""
     reference = _labels(source, check)
     goal = goal_agreement(min_agreement)
     tried: dict[int, float] = {}
-    best: tuple[float, tuple[str, ...]] = (-1.0, ())
     ranking: list[str] = []
-    kept: tuple[str, ...] = ()
     while True:
+        kept = tuple(ranking[: _next_count(len(tried), len(ranking))])
         _quantize_dynamic(source, target, kept)
         tried[len(kept)] = _agreement(target, check, reference)
-        if tried[len(kept)] > best[0]:
-            best = (tried[len(kept)], kept)
         if tried[len(kept)] >= goal:
             break
         if not ranking:
             ranking = sensitivity(source, _rows(calibration, SENSITIVITY_ROWS))
-        more = min(max(1, 2 * len(kept)), len(ranking) // 2)
-        if more <= len(kept):
+        if _next_count(len(tried), len(ranking)) <= len(kept):
             break
-        kept = tuple(ranking[:more])
-    if best[1] != kept:
-        _quantize_dynamic(source, target, best[1])
-    return Int8Choice(best[1], best[0], tried, _describe(source, best[1], len(check), tried))
+    chosen = choose(tried, goal, min_agreement)
+    if chosen != len(kept):
+        _quantize_dynamic(source, target, tuple(ranking[:chosen]))
+    final = tuple(ranking[:chosen])
+    return Int8Choice(final, tried[chosen], tried, _describe(source, final, len(check), tried))
+
+
+def _next_count(attempt: int, layers: int) -> int:
+    """Layers left in fp32 at each attempt: 0, 1, 2, 4, 8… and at most half of the layers."""
+    return 0 if attempt == 0 else min(2 ** (attempt - 1), layers // 2)
+
+
+def choose(tried: dict[int, float], goal: float, min_agreement: float) -> int:
+    """The fewest fp32 layers reaching the goal, else ``min_agreement``, else the most agreement."""
+    for threshold in (goal, min_agreement):
+        enough = [count for count, agreement in tried.items() if agreement >= threshold]
+        if enough:
+            return min(enough)
+    return max(tried, key=lambda count: (tried[count], -count))
 
 
 def sensitivity(source: Path, calibration: Encoded) -> list[str]:
@@ -124,7 +137,7 @@ def sensitivity(source: Path, calibration: Encoded) -> list[str]:
 
 
 def quantized_nodes(source: Path) -> list[str]:
-    """The nodes dynamic INT8 quantizes: those of ``QUANTIZED_OPS`` with a weight (an initializer) among their inputs."""
+    """The nodes dynamic INT8 quantizes: ``QUANTIZED_OPS`` with a weight (an initializer) among their inputs."""
     import onnx
 
     model = onnx.load(str(source), load_external_data=False)
@@ -136,6 +149,8 @@ def _quantize_dynamic(source: Path, target: Path, kept_fp32: tuple[str, ...]) ->
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    advice = _DropAdvice()  # onnxruntime advises shape pre-processing on every call, on the root logger
+    logging.getLogger().addFilter(advice)
     try:
         quantize_dynamic(
             str(source),
@@ -148,6 +163,13 @@ def _quantize_dynamic(source: Path, target: Path, kept_fp32: tuple[str, ...]) ->
         )
     except Exception as error:  # onnxruntime.quantization raises plain Exceptions
         raise TrainingError(f"export.precisions int8: dynamic quantization failed: {error}") from None
+    finally:
+        logging.getLogger().removeFilter(advice)
+
+
+class _DropAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
 
 
 def _labels(path: Path, rows: Encoded, batch_size: int = EVAL_BATCH) -> npt.NDArray[np.int64]:
@@ -173,7 +195,7 @@ def _describe(source: Path, kept: tuple[str, ...], rows: int, tried: dict[int, f
     import onnx
 
     fused = any(n.op_type == "Attention" for n in onnx.load(str(source), load_external_data=False).graph.node)
-    layers = f"every weighted layer but {len(kept)} left in fp32 ({', '.join(kept)})" if kept else "every weighted layer"
+    layers = "every weighted layer" + (f" but {len(kept)} left in fp32 ({', '.join(kept)})" if kept else "")
     return DYNAMIC_METHOD.format(
         graph="the fused graph" if fused else "the exported graph",
         layers=layers,

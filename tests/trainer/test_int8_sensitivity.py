@@ -13,7 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from frontier.trainer.batching import Encoded
-from frontier.trainer.quantize import goal_agreement, quantize_int8_dynamic, quantized_nodes, sensitivity
+from frontier.trainer.quantize import choose, goal_agreement, quantize_int8_dynamic, quantized_nodes, sensitivity
 
 VOCAB, WIDTH, CLASSES, OUTLIERS = 64, 32, 3, (5, 11)
 EMBEDDING = "/embeddings/word_embeddings/Gather"
@@ -99,3 +99,16 @@ def test_dynamic_int8_keeps_in_fp32_only_what_agreement_asks_for(
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
     assert {n.name for n in graph.node if n.op_type == "MatMul"} == set(kept)  # the other layers: integer products
     assert (f"{len(kept)} left in fp32" in choice.method) is bool(kept) and "400 eval rows" in choice.method
+
+
+@pytest.mark.parametrize(
+    ("tried", "chosen"),
+    [
+        ({0: 0.996}, 0),  # every layer in INT8 reaches the goal (0.995 for minAgreement 0.99)
+        ({0: 0.98, 1: 0.993, 2: 0.9952, 4: 0.998}, 2),  # the fewest fp32 layers that reach it
+        ({0: 0.98, 1: 0.991, 2: 0.992, 4: 0.994}, 1),  # none does: the fewest that pass the guard
+        ({0: 0.95, 1: 0.97, 2: 0.985, 4: 0.985}, 2),  # none passes it: the most agreement, fewest of equals
+    ],
+)
+def test_the_choice_takes_the_fewest_fp32_layers_that_agree_enough(tried: dict[int, float], chosen: int) -> None:
+    assert choose(tried, goal_agreement(0.99), 0.99) == chosen

@@ -143,7 +143,6 @@ def test_the_checkpoints_beside_the_artifact_are_removed_once_it_is_published(mi
 
 
 def test_pkg_uri_resolves_to_the_model_directory_inside_the_package() -> None:
-    from pathlib import Path
 
     from frontier.trainer.model_source import resolve_base_model
 
