@@ -476,12 +476,24 @@ def plan_budget(parts: Parts, state: TrainState) -> None:
         plan = agreed(plan)
     parts.plan, parts.total_steps = plan, plan.total_steps
     parts.schedule.replan(plan.total_steps)
+    _apply_schedule(parts.scheduler)
     if runtime.is_main:
         print(f"frontier train: step {state.step}: {plan.describe(config.time_budget_s, pace)}", file=sys.stderr)
 
 
 SCORING_SAMPLE = 128
 """Eval rows timed to extrapolate what a scoring will cost, before the first one."""
+
+
+def _apply_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR) -> None:
+    """Set the rate the next step uses from the schedule as it is now: a plan that moved the end applies at
+    once, not one step late (a plan shortened to end at this step leaves the rate at zero)."""
+    rates = [
+        base * rate(scheduler.last_epoch) for base, rate in zip(scheduler.base_lrs, scheduler.lr_lambdas, strict=True)
+    ]
+    for group, value in zip(scheduler.optimizer.param_groups, rates, strict=True):
+        group["lr"] = value
+    scheduler._last_lr = rates
 
 
 def time_scoring(parts: Parts, state: TrainState) -> float:
