@@ -88,7 +88,7 @@ def main() -> int:
     labels = list(manifest.labels)
     tokenizer = AutoTokenizer.from_pretrained(str(artifact / "tokenizer"))
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
-    max_length = manifest.max_length
+    max_length, cut = manifest.max_length, manifest.truncation
 
     def index(label: object) -> int:
         return label if isinstance(label, int) else labels.index(str(label))
@@ -96,7 +96,7 @@ def main() -> int:
     train = rows_of(args.data, "train")
     train_gold = np.array([index(r["label"]) for r in train])
     picked = stratified_sample(train_gold, args.calibration, 0)
-    calibration = encode(tokenizer, [str(train[int(i)]["text"]) for i in picked], max_length, names)
+    calibration = encode(tokenizer, [str(train[int(i)]["text"]) for i in picked], max_length, names, cut)
     test = rows_of(args.data, "test")
     test = test[:: max(1, len(test) // args.eval)][: args.eval]
     texts, gold = [str(r["text"]) for r in test], [index(r["label"]) for r in test]
@@ -104,14 +104,14 @@ def main() -> int:
     trained_spec = load(args.manifest).spec
     candidate = next(c for c in trained_spec.candidates if c.name == manifest.candidate)
     held_out = eval_split(trained_spec.dataset, labels, args.data_root, candidate.hyperparameters.seed)
-    check = encode(tokenizer, held_out.texts, max_length, names)
+    check = encode(tokenizer, held_out.texts, max_length, names, cut)
     fp32_path = artifact / "model.fp32.onnx"
     fused_now = _fuse_if_exported_before_fusion(fp32_path, manifest.base_model)
     choice = quantize_int8_dynamic(fp32_path, artifact / "model.int8.onnx", calibration, check, args.min_agreement)
     entries = dict(manifest.precisions)
     entries["int8"] = entries["int8"].model_copy(update={"method": choice.method})
     write_manifest(artifact, manifest.model_copy(update={"files": describe_files(artifact), "precisions": entries}))
-    reference = onnx_logits(onnx_session(str(fp32_path)), encode(tokenizer, texts, max_length, names)).argmax(1)
+    reference = onnx_logits(onnx_session(str(fp32_path)), encode(tokenizer, texts, max_length, names, cut)).argmax(1)
 
     model_name, flags = cpu_description()
     print(f"{args.artifact} on {len(texts)} test rows of {args.data.name}")

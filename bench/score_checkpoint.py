@@ -44,7 +44,9 @@ def main() -> None:
     state = torch.load(args.run / "checkpoints" / checkpoint.LAST, weights_only=False)
     checkpoint.load_trainable_state(loaded.model, state["model"])
     rows = read_jsonl(DATASETS / args.dataset / TEST_FILE[args.dataset])
-    encoded = encode(loaded.tokenizer, [r["text"] for r in rows], manifest.max_length, loaded.input_names)
+    encoded = encode(
+        loaded.tokenizer, [r["text"] for r in rows], manifest.max_length, loaded.input_names, manifest.truncation
+    )
     truth = np.array([labels.index(r["label"]) for r in rows])
     logits = torch_logits(loaded.model.eval(), encoded, torch.device("cpu"))
     scored = report(truth, logits.argmax(1), labels)

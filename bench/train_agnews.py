@@ -162,7 +162,7 @@ def main() -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(str(artifact / "tokenizer"))
     encoded = encode(tokenizer, [r["text"] for r in test_rows], manifest.max_length,
-                     ["input_ids", "attention_mask", "token_type_ids"])
+                     ["input_ids", "attention_mask", "token_type_ids"], manifest.truncation)
     result["test"] = {}
     result["frontier"]["loadavg_during_test_scoring"] = os.getloadavg()
     for precision, entry in manifest.precisions.items():

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontier.errors import ArtifactError
+from frontier.tokens import Truncation
 
 MANIFEST = "manifest.json"
 PREDICTIONS = "predictions.json"
@@ -67,6 +68,8 @@ class ArtifactManifest(BaseModel):
     """What the classifier head reads: ``native`` (the architecture's head) or ``mean`` of token states."""
     labels: list[str]
     max_length: int
+    truncation: Truncation = Truncation.HEAD
+    """Which ``max_length`` tokens of a longer text the model reads (``frontier.tokens``)."""
     tokenizer: str = "tokenizer"
     precisions: dict[str, PrecisionEntry]
     files: dict[str, FileEntry]

@@ -17,6 +17,7 @@ from pydantic.config import JsonDict
 
 from frontier.api import durations
 from frontier.api._base import ApiModel, RuleViolation
+from frontier.tokens import Truncation
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
@@ -152,6 +153,10 @@ class Hyperparameters(ApiModel):
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     max_length: Annotated[int, Field(ge=8, le=131_072)] = 128
     """Tokens each input is truncated at (special tokens included); with ``lengthCoverage``, the most."""
+    truncation: Truncation = Truncation.HEAD
+    """Which ``maxLength`` tokens of a longer input are read: ``head`` (its opening) or ``headAndTail`` (the
+    first quarter from its opening and the rest from its end: the conclusion of a long review or ticket says
+    as much as its opening). Trained, evaluated and served the same way."""
     length_coverage: Annotated[float, Field(ge=0.5, le=1.0)] | None = None
     """Truncate at the data's own length instead: the shortest multiple of 8 tokens, at most ``maxLength``,
     that keeps this share of a sample of the training rows whole (e.g. ``0.99``). Recorded in the artifact,

@@ -4,9 +4,10 @@ Layout (backend ``python``; ``<m>`` is the stable model name, N the Frontier ver
 
     <root>/<m>__vN/config.pbtxt          the version's own model: benchmark traffic calls it by name
     <root>/<m>__vN/N/model.py            the python-backend classifier (package data)
+    <root>/<m>__vN/N/frontier_tokens.py  ``frontier.tokens``: the classifier cuts texts as training did
     <root>/<m>__vN/N/model.onnx          model.<precision>.onnx of the artifact
     <root>/<m>__vN/N/tokenizer/...       the artifact's tokenizer files
-    <root>/<m>__vN/N/labels.json         labels and max_length, from the artifact manifest
+    <root>/<m>__vN/N/labels.json         labels, max_length and truncation, from the artifact manifest
     <root>/<m>__vN/N/version.json        provenance and the sha256 of every file above
     <root>/<m>/N -> ../<m>__vN/N         the stable name's directory: one relative symlink per version
 
@@ -36,12 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frontier import tokens
 from frontier.api import names
 from frontier.api.spec import ServingSpec
 from frontier.artifact import ArtifactManifest, read_manifest, sha256_file
 from frontier.errors import ArtifactError, ArtifactMismatch, ServingError
 from frontier.serving import configs
-from frontier.serving.triton_models import model_file
+from frontier.serving.triton_models import TOKENS_MODULE, model_file
 
 VERSION_FILE = "version.json"
 
@@ -132,7 +134,12 @@ class ModelRepository:
         staging = Path(tempfile.mkdtemp(dir=staging_root, prefix=f"{self.version_model(version)}-"))
         try:
             checksums = self._stage(artifact, manifest, copies, staging, version)
-            labels = {"labels": manifest.labels, "max_length": manifest.max_length, "precision": precision}
+            labels = {
+                "labels": manifest.labels,
+                "max_length": manifest.max_length,
+                "truncation": manifest.truncation.value,
+                "precision": precision,
+            }
             record = {
                 "artifact": str(artifact.resolve()),
                 "manifestSha256": manifest_sha,
@@ -214,6 +221,7 @@ class ModelRepository:
             checksums[relative] = actual
         for model, kind in code:
             shutil.copyfile(model_file(kind), staging / model / str(version) / "model.py")
+            shutil.copyfile(tokens.__file__, staging / model / str(version) / TOKENS_MODULE)
         return checksums
 
     def _version_configs(self, version: int, num_labels: int) -> dict[str, Any]:

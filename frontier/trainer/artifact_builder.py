@@ -118,7 +118,7 @@ def _export_fp32(
     against the torch model on the first paritySamples eval rows."""
     settings = run.model.spec.export
     rows = list(range(min(settings.parity_samples, len(inputs.data.eval))))
-    encoded = _subset(inputs.splits.eval, rows)
+    encoded = inputs.splits.eval.take(rows)
     texts = [inputs.data.eval.texts[i] for i in rows]
 
     def parity(path: Path) -> export.Parity:
@@ -145,15 +145,7 @@ def _calibration(run: RunIdentity, splits: Splits) -> batching.Encoded:
     rows = sampling.stratified_sample(
         splits.train_labels, run.model.spec.export.int8.calibration_samples, run.candidate.hyperparameters.seed
     )
-    return _subset(splits.train, [int(i) for i in rows])
-
-
-def _subset(encoded: batching.Encoded, rows: list[int]) -> batching.Encoded:
-    return batching.Encoded(
-        [encoded.input_ids[i] for i in rows],
-        [encoded.token_type_ids[i] for i in rows] if encoded.token_type_ids is not None else None,
-        encoded.pad_id,
-    )
+    return splits.train.take([int(i) for i in rows])
 
 
 def _summary(eval_report: dict[str, Any], result: LoopResult, parity: Parity) -> dict[str, Any]:
@@ -229,6 +221,7 @@ def _manifest(
         pooling=trained.loaded.pooling,
         labels=list(run.model.spec.labels),
         max_length=inputs.length.max_length,
+        truncation=inputs.length.truncation,
         precisions=built.entries,
         files={},
         metrics=summary,

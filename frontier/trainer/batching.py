@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from frontier.errors import TrainingError
+from frontier.tokens import TextEncoder, Truncation
+
 MEGA = 50
 
 
@@ -35,12 +38,30 @@ class Encoded:
     def lengths(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self.input_ids))
 
+    def take(self, rows: Sequence[int]) -> Encoded:
+        """These rows, in this order."""
+        return Encoded(
+            [self.input_ids[i] for i in rows],
+            [self.token_type_ids[i] for i in rows] if self.token_type_ids is not None else None,
+            self.pad_id,
+        )
 
-def encode(tokenizer: Any, texts: Sequence[str], max_length: int, input_names: Sequence[str]) -> Encoded:
-    out = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    types = out["token_type_ids"] if "token_type_ids" in input_names else None
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    return Encoded(list(out["input_ids"]), list(types) if types is not None else None, int(pad))
+
+def encode(
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_length: int,
+    input_names: Sequence[str],
+    truncation: Truncation = Truncation.HEAD,
+) -> Encoded:
+    """Token ids as the served model will see them: cut by the same rule (``frontier.tokens``)."""
+    try:
+        encoder = TextEncoder.from_transformers(tokenizer, max_length, truncation)
+    except ValueError as error:
+        raise TrainingError(f"baseModel: {error}") from None
+    encodings = encoder.encode(texts)
+    types = [e.type_ids for e in encodings] if "token_type_ids" in input_names else None
+    return Encoded([e.ids for e in encodings], types, encoder.pad_id)
 
 
 def collate(encoded: Encoded, rows: Sequence[int]) -> dict[str, torch.Tensor]:

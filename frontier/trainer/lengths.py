@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from frontier.data import sampling
+from frontier.tokens import HEAD_SHARE, Truncation
 
 SAMPLE_ROWS = 2000
 """Training rows counted: enough to place a 99th percentile within a few rows, quick at any length."""
@@ -28,7 +29,8 @@ MULTIPLE = 8
 
 @dataclass(frozen=True)
 class LengthChoice:
-    """The truncation length the run trains, evaluates, exports and serves with, and how it was found."""
+    """The truncation length (and rule) the run trains, evaluates, exports and serves with, and how it was
+    found."""
 
     max_length: int
     coverage: float | None = None
@@ -36,12 +38,18 @@ class LengthChoice:
     kept_whole: float = 1.0
     """The share of the sampled rows that fit in ``max_length`` tokens."""
     sampled: int = 0
+    truncation: Truncation = Truncation.HEAD
 
     def describe(self) -> str:
+        kept = (
+            f", keeping the first {HEAD_SHARE:.0%} of them from the opening and the rest from the end"
+            if self.truncation is Truncation.HEAD_AND_TAIL
+            else ""
+        )
         if self.coverage is None:
-            return f"inputs truncated at maxLength {self.max_length} tokens"
+            return f"inputs truncated at maxLength {self.max_length} tokens{kept}"
         return (
-            f"inputs truncated at {self.max_length} tokens, the shortest multiple of {MULTIPLE} that keeps "
+            f"inputs truncated at {self.max_length} tokens{kept}, the shortest multiple of {MULTIPLE} that keeps "
             f"{self.coverage:.1%} of {self.sampled} sampled training rows whole (kept {self.kept_whole:.1%})"
         )
 
@@ -56,15 +64,21 @@ def covering_length(lengths: npt.ArrayLike, coverage: float, cap: int) -> int:
 
 
 def choose(
-    tokenizer: Any, texts: Sequence[str], labels: npt.ArrayLike, cap: int, coverage: float | None, seed: int
+    tokenizer: Any,
+    texts: Sequence[str],
+    labels: npt.ArrayLike,
+    cap: int,
+    coverage: float | None,
+    seed: int,
+    truncation: Truncation = Truncation.HEAD,
 ) -> LengthChoice:
     """``cap`` (``maxLength``) unless ``coverage`` asks for the data's length."""
     if coverage is None:
-        return LengthChoice(cap)
+        return LengthChoice(cap, truncation=truncation)
     rows = sampling.stratified_sample(np.asarray(labels), SAMPLE_ROWS, seed)
     sample = [texts[int(i)] for i in rows]
     counted = tokenizer(sample, truncation=True, max_length=cap, padding=False)["input_ids"]
     lengths = np.array([len(ids) for ids in counted])
     chosen = covering_length(lengths, coverage, cap)
     whole = lengths <= chosen if chosen < cap else lengths < cap  # a row counted at the cap may have been cut
-    return LengthChoice(chosen, coverage, float(whole.mean()) if lengths.size else 1.0, len(sample))
+    return LengthChoice(chosen, coverage, float(whole.mean()) if lengths.size else 1.0, len(sample), truncation)

@@ -22,9 +22,11 @@ from frontier.artifact import ArtifactManifest, publish_atomically, read_manifes
 from frontier.data import data, sampling
 from frontier.data.data import TrainingData
 from frontier.errors import DataError, FieldError, SpecError
+from frontier.tokens import Truncation
 from frontier.trainer import fingerprint
 
 if TYPE_CHECKING:  # torch is imported when training starts, not with this module
+    from frontier.trainer.lengths import LengthChoice
     from frontier.trainer.loop import LoopConfig, Splits
     from frontier.trainer.model_source import LoadedModel
     from frontier.trainer.runtime import Runtime
@@ -122,10 +124,12 @@ def _train(
     loop.seed_everything(hp.seed)
     loaded = model_source.load_for_training(cand, labels, base_dir)
     train = training_data.train
-    length = lengths.choose(loaded.tokenizer, train.texts, train.labels, hp.max_length, hp.length_coverage, hp.seed)
-    if hp.length_coverage is not None and runtime.is_main:
+    length = lengths.choose(
+        loaded.tokenizer, train.texts, train.labels, hp.max_length, hp.length_coverage, hp.seed, hp.truncation
+    )
+    if (hp.length_coverage is not None or hp.truncation is not Truncation.HEAD) and runtime.is_main:
         print(f"frontier train: {length.describe()}", file=sys.stderr)
-    splits = _splits(loaded, length.max_length, hp.seed, training_data)
+    splits = _splits(loaded, length, hp.seed, training_data)
     config = _loop_config(
         cand, fingerprint.run_fingerprint(spec_sha, labels, training_data.describe()), training_data, out, options
     )
@@ -186,12 +190,12 @@ def _publish(out: Path, build: Callable[[Path], ArtifactManifest]) -> ArtifactMa
     return manifest
 
 
-def _splits(loaded: LoadedModel, max_length: int, seed: int, training_data: TrainingData) -> Splits:
+def _splits(loaded: LoadedModel, length: LengthChoice, seed: int, training_data: TrainingData) -> Splits:
     """Tokenize train, the train probe (a stratified sample scored at every checkpoint) and eval."""
     from frontier.trainer import batching, loop
 
     def encode(texts: list[str]) -> batching.Encoded:
-        return batching.encode(loaded.tokenizer, texts, max_length, loaded.input_names)
+        return batching.encode(loaded.tokenizer, texts, length.max_length, loaded.input_names, length.truncation)
 
     train, evaluation = training_data.train, training_data.eval
     probe_rows = sampling.stratified_sample(train.labels, min(len(train), len(evaluation), PROBE_MAX), seed)

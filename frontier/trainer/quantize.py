@@ -97,7 +97,8 @@ def quantize_int8_dynamic(
         if tried[len(kept)] >= goal:
             break
         if not ranking:
-            ranking = sensitivity(source, _rows(calibration, SENSITIVITY_ROWS))
+            # Calibration rows are a stratified sample: any prefix of them is one too.
+            ranking = sensitivity(source, calibration.take(range(min(SENSITIVITY_ROWS, len(calibration)))))
         if _next_count(len(tried), len(ranking)) <= len(kept):
             break
     chosen = choose(tried, goal, min_agreement)
@@ -179,16 +180,6 @@ def _labels(path: Path, rows: Encoded, batch_size: int = EVAL_BATCH) -> npt.NDAr
 def _agreement(path: Path, rows: Encoded, reference: npt.NDArray[np.int64]) -> float:
     alone, batched = _labels(path, rows, 1), _labels(path, rows)
     return float(((alone == reference) & (batched == reference)).mean())
-
-
-def _rows(encoded: Encoded, count: int) -> Encoded:
-    """The first ``count`` rows (calibration rows are a stratified sample: any prefix is one too)."""
-    picked = range(min(count, len(encoded)))
-    return Encoded(
-        [encoded.input_ids[i] for i in picked],
-        [encoded.token_type_ids[i] for i in picked] if encoded.token_type_ids is not None else None,
-        encoded.pad_id,
-    )
 
 
 def _describe(source: Path, kept: tuple[str, ...], rows: int, tried: dict[int, float]) -> str:

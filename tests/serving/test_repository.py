@@ -27,8 +27,19 @@ def test_a_published_version_holds_the_verified_files_and_a_valid_config(artifac
 
     assert published.model == "intents__v3"
     version_dir = tmp_path / "repo" / "intents__v3" / "3"
-    assert {p.name for p in version_dir.iterdir()} >= {"model.py", "model.onnx", "tokenizer", "labels.json"}
-    assert json.loads((version_dir / "labels.json").read_text())["labels"] == ["negative", "neutral", "positive"]
+    assert {p.name for p in version_dir.iterdir()} >= {
+        "model.py",
+        "frontier_tokens.py",  # the rule that cuts long texts, as the trainer cut them
+        "model.onnx",
+        "tokenizer",
+        "labels.json",
+    }
+    assert json.loads((version_dir / "labels.json").read_text()) == {
+        "labels": ["negative", "neutral", "positive"],
+        "max_length": 128,
+        "truncation": "head",
+        "precision": "fp32",
+    }
     config = configs.parse((tmp_path / "repo" / "intents__v3" / "config.pbtxt").read_text())
     assert config.backend == "python" and config.max_batch_size == 16
     assert list(config.version_policy.specific.versions) == [3]
@@ -109,6 +120,7 @@ def test_the_onnxruntime_backend_writes_a_valid_ensemble(artifact: Path, tmp_pat
     assert parsed["intents__v4__onnx"].parameters["intra_op_thread_count"].string_value == "2"
     assert (root / "intents__v4__onnx" / "4" / "model.onnx").is_file()
     assert (root / "intents__v4__tokenize" / "4" / "tokenizer" / "tokenizer.json").is_file()
+    assert (root / "intents__v4__tokenize" / "4" / "frontier_tokens.py").is_file()
     assert (root / "intents__v4__postprocess" / "4" / "model.py").is_file()
     ensemble = parsed["intents__v4"]  # promotion loads the stable name with this config, renamed
     assert ensemble.platform == "ensemble"

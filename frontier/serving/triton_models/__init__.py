@@ -6,12 +6,15 @@
   (tokenizer → Triton's onnxruntime backend → softmax and labels).
 
 These files run inside Triton's python-backend stub, not in Frontier's process: they import only
-numpy, tokenizers, onnxruntime and ``triton_python_backend_utils``.
+numpy, tokenizers, onnxruntime, ``triton_python_backend_utils`` and ``frontier.tokens``, copied beside
+them as ``TOKENS_MODULE`` (the rule that cuts a long text, shared with training).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+TOKENS_MODULE = "frontier_tokens.py"
 
 
 def model_file(kind: str) -> Path:

@@ -4,35 +4,21 @@ Inputs ``TEXT`` (BYTES, [batch, 1]); outputs ``LABEL`` (BYTES, [batch, 1]), ``PR
 [batch, 1]) and ``PROBABILITIES`` (FP32, [batch, num_labels]). The version directory holds ``model.onnx``,
 ``tokenizer/`` and ``labels.json`` (copied from a verified artifact by ``frontier.serving.repository``).
 All the texts of the requests Triton's dynamic batcher hands to one ``execute`` are tokenized together
-(padded to the longest, truncated at the artifact's ``max_length``) and run as one ONNX Runtime batch.
+(padded to the longest, cut to the artifact's ``max_length`` by its ``truncation``) and run as one ONNX Runtime batch.
 Parameters: ``intra_op_threads`` (ONNX Runtime threads; 0 = the runtime's choice).
 """
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
-from tokenizers import Tokenizer
 
-
-def load_tokenizer(directory: Path, max_length: int, fixed_length: bool = False) -> Any:
-    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-    pad_token = "[PAD]"
-    config_path = directory / "tokenizer_config.json"
-    if config_path.is_file():
-        token = json.loads(config_path.read_text()).get("pad_token")
-        if isinstance(token, dict):
-            token = token.get("content")
-        pad_token = token or pad_token
-    pad_id = tokenizer.token_to_id(pad_token)
-    tokenizer.enable_truncation(max_length=max_length)
-    tokenizer.enable_padding(
-        pad_id=0 if pad_id is None else pad_id, pad_token=pad_token, length=max_length if fixed_length else None
-    )
-    return tokenizer
+sys.path.insert(0, str(Path(__file__).parent))  # frontier_tokens.py, copied beside this file
+from frontier_tokens import TextEncoder
 
 
 def softmax(logits: Any) -> Any:
@@ -57,7 +43,9 @@ class TritonPythonModel:
             str(version_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.tokenizer = load_tokenizer(version_dir / "tokenizer", int(meta["max_length"]))
+        self.encoder = TextEncoder.from_directory(
+            version_dir / "tokenizer", int(meta["max_length"]), meta.get("truncation", "head")
+        )
 
     def execute(self, requests: list[Any]) -> list[Any]:
         texts: list[str] = []
@@ -88,12 +76,7 @@ class TritonPythonModel:
         return responses
 
     def predict(self, texts: list[str]) -> Any:
-        encodings = self.tokenizer.encode_batch(texts)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
+        feeds = self.encoder.arrays(texts)
         logits = self.session.run(["logits"], {n: feeds[n] for n in self.input_names})[0]
         return softmax(logits.astype(np.float32))
 

