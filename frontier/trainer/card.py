@@ -13,7 +13,7 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def _kept(truncation: Truncation) -> str:
-    if truncation is Truncation.HEAD_AND_TAIL:
+    if truncation == Truncation.HEAD_AND_TAIL:
         return f" (a longer text keeps the first {HEAD_SHARE:.0%} of them from its opening and the rest from its end)"
     return " (a longer text keeps its opening)"
 

@@ -43,7 +43,7 @@ class LengthChoice:
     def describe(self) -> str:
         kept = (
             f", keeping the first {HEAD_SHARE:.0%} of them from the opening and the rest from the end"
-            if self.truncation is Truncation.HEAD_AND_TAIL
+            if self.truncation == Truncation.HEAD_AND_TAIL
             else ""
         )
         if self.coverage is None:
@@ -73,6 +73,7 @@ def choose(
     truncation: Truncation = Truncation.HEAD,
 ) -> LengthChoice:
     """``cap`` (``maxLength``) unless ``coverage`` asks for the data's length."""
+    truncation = Truncation(truncation)  # the API model holds its value
     if coverage is None:
         return LengthChoice(cap, truncation=truncation)
     rows = sampling.stratified_sample(np.asarray(labels), SAMPLE_ROWS, seed)

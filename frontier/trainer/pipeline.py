@@ -127,7 +127,7 @@ def _train(
     length = lengths.choose(
         loaded.tokenizer, train.texts, train.labels, hp.max_length, hp.length_coverage, hp.seed, hp.truncation
     )
-    if (hp.length_coverage is not None or hp.truncation is not Truncation.HEAD) and runtime.is_main:
+    if (hp.length_coverage is not None or hp.truncation != Truncation.HEAD) and runtime.is_main:
         print(f"frontier train: {length.describe()}", file=sys.stderr)
     splits = _splits(loaded, length, hp.seed, training_data)
     config = _loop_config(

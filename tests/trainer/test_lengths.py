@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from frontier.tokens import Truncation
 from frontier.trainer.lengths import MULTIPLE, LengthChoice, choose, covering_length
 from frontier.trainer.model_source import resolve_base_model
 from tests.trainer.helpers import LABELS, tiny_rows
@@ -37,6 +38,17 @@ def tokenizer() -> Any:
 @pytest.mark.ml
 def test_without_lengthcoverage_maxlength_is_used_as_declared(tokenizer: Any) -> None:
     assert choose(tokenizer, ["a b c"], [0], 96, None, 0) == LengthChoice(96)
+
+
+@pytest.mark.ml
+def test_the_choice_says_which_tokens_a_long_text_keeps(tokenizer: Any) -> None:
+    """The API hands the rule over as its wire value; the choice holds it as the type."""
+    choice = choose(tokenizer, ["a b c"], [0], 96, None, 0, "headAndTail")  # type: ignore[arg-type]
+    assert choice.truncation is Truncation.HEAD_AND_TAIL
+    assert choice.describe() == (
+        "inputs truncated at maxLength 96 tokens, keeping the first 25% of them from the opening and the rest "
+        "from the end"
+    )
 
 
 @pytest.mark.ml
