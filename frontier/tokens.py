@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +29,67 @@ class Truncation(enum.StrEnum):
     HEAD_AND_TAIL = "headAndTail"
 
 
+CHUNK = 1024
+"""Texts tokenized at once: a text is tokenized whole before it is cut, so memory grows with the batch."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    ids: list[int]
+    type_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Template:
+    """The special tokens a tokenizer's post-processor puts around one text ([CLS] … [SEP], <s> …)."""
+
+    prefix: Tokens
+    suffix: Tokens
+    type_id: int
+    """The token type of the text's own tokens."""
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> Template:
+        """Read off the post-processor: where a probe text's tokens land among the special tokens."""
+        raw = tokenizer.encode("a", add_special_tokens=False)
+        full = tokenizer.post_process(raw)
+        n = len(raw.ids)
+        starts = [i for i in range(len(full.ids) - n + 1) if full.ids[i : i + n] == raw.ids]
+        if n == 0 or not starts:
+            raise ValueError("the tokenizer's post-processor changes a text's own tokens; it cannot be cut")
+        at, end = starts[0], starts[0] + n
+        return cls(
+            Tokens(full.ids[:at], full.type_ids[:at]), Tokens(full.ids[end:], full.type_ids[end:]), full.type_ids[at]
+        )
+
+    def wrap(self, ids: list[int]) -> Tokens:
+        return Tokens(
+            self.prefix.ids + ids + self.suffix.ids,
+            self.prefix.type_ids + [self.type_id] * len(ids) + self.suffix.type_ids,
+        )
+
+
 class TextEncoder:
-    """A fast (``tokenizers``) tokenizer that cuts every text by ``truncation`` to ``max_length`` tokens."""
+    """A fast (``tokenizers``) tokenizer that cuts every text by ``truncation`` to ``max_length`` tokens.
+
+    A text is tokenized whole, without special tokens, cut (a plain list slice) and wrapped in the special
+    tokens its post-processor adds (``Template``). Not with ``Encoding.truncate``: a cut ``Encoding`` keeps
+    the rest as overflowing pieces, and merging a head with a tail multiplies them."""
 
     def __init__(self, tokenizer: Any, max_length: int, truncation: Truncation | str, pad_id: int) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.truncation = Truncation(truncation)
         self.pad_id = pad_id
-        # Cutting is done here, after the text is tokenized and before special tokens are added; the
-        # tokenizer's own truncation and padding (tokenizer.json may carry both) would get in the way.
+        # tokenizer.json may carry its own truncation and padding; cutting is done here instead.
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        self.budget = max(1, max_length - tokenizer.num_special_tokens_to_add(False))
+        self.template = Template.of(tokenizer)
+        budget = max(1, max_length - len(self.template.prefix.ids) - len(self.template.suffix.ids))
+        head = budget
+        if self.truncation == Truncation.HEAD_AND_TAIL and budget > 1:
+            head = min(budget - 1, max(1, round(budget * HEAD_SHARE)))
+        self.budget, self.head = budget, head
 
     @classmethod
     def from_directory(cls, directory: Path, max_length: int, truncation: Truncation | str) -> TextEncoder:
@@ -67,38 +116,33 @@ class TextEncoder:
         pad_id = tokenizer.pad_token_id
         return cls(Tokenizer.from_str(backend.to_str()), max_length, truncation, 0 if pad_id is None else pad_id)
 
-    def encode(self, texts: Sequence[str]) -> list[Any]:
-        """One ``tokenizers.Encoding`` per text, cut and with the model's special tokens, unpadded."""
-        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        long = [i for i, encoding in enumerate(encodings) if len(encoding) > self.budget]
-        if long and self.truncation is Truncation.HEAD_AND_TAIL and self.budget > 1:
-            self._keep_head_and_tail(encodings, long, [texts[i] for i in long])
-        else:
-            for i in long:
-                encodings[i].truncate(self.budget)
-        return [self.tokenizer.post_process(encoding) for encoding in encodings]
+    def cut(self, ids: list[int]) -> list[int]:
+        """A text's own token ids, cut to the budget ``max_length`` leaves after the special tokens."""
+        if len(ids) <= self.budget:
+            return ids
+        tail = self.budget - self.head
+        return ids[: self.head] + (ids[-tail:] if tail else [])
+
+    def encode(self, texts: Sequence[str]) -> list[Tokens]:
+        """Ids and token types of every text, cut, with the model's special tokens, unpadded."""
+        out: list[Tokens] = []
+        for start in range(0, len(texts), CHUNK):
+            chunk = list(texts[start : start + CHUNK])
+            for encoding in self.tokenizer.encode_batch(chunk, add_special_tokens=False):
+                out.append(self.template.wrap(self.cut(encoding.ids)))
+        return out
 
     def arrays(self, texts: Sequence[str], length: int | None = None) -> dict[str, Any]:
         """``input_ids``, ``attention_mask`` and ``token_type_ids`` (int64), right-padded to ``length`` or to
         the longest text."""
         import numpy as np
 
-        encodings = self.encode(texts)
-        width = length if length is not None else max((len(e) for e in encodings), default=1)
-        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        types = np.zeros((len(encodings), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            n = len(encoding)
-            ids[row, :n], mask[row, :n], types[row, :n] = encoding.ids, encoding.attention_mask, encoding.type_ids
+        encoded = self.encode(texts)
+        width = length if length is not None else max((len(t.ids) for t in encoded), default=1)
+        ids = np.full((len(encoded), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
+        types = np.zeros((len(encoded), width), dtype=np.int64)
+        for row, tokens in enumerate(encoded):
+            n = len(tokens.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = tokens.ids, 1, tokens.type_ids
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-
-    def _keep_head_and_tail(self, encodings: list[Any], long: list[int], texts: list[str]) -> None:
-        from tokenizers import Encoding
-
-        head = min(self.budget - 1, max(1, round(self.budget * HEAD_SHARE)))
-        tails = self.tokenizer.encode_batch(texts, add_special_tokens=False)  # a second copy to cut from the end
-        for i, tail in zip(long, tails, strict=True):
-            encodings[i].truncate(head)
-            tail.truncate(self.budget - head, direction="left")
-            encodings[i] = Encoding.merge([encodings[i], tail], growing_offsets=True)

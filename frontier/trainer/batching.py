@@ -59,9 +59,9 @@ def encode(
         encoder = TextEncoder.from_transformers(tokenizer, max_length, truncation)
     except ValueError as error:
         raise TrainingError(f"baseModel: {error}") from None
-    encodings = encoder.encode(texts)
-    types = [e.type_ids for e in encodings] if "token_type_ids" in input_names else None
-    return Encoded([e.ids for e in encodings], types, encoder.pad_id)
+    encoded = encoder.encode(texts)
+    types = [t.type_ids for t in encoded] if "token_type_ids" in input_names else None
+    return Encoded([t.ids for t in encoded], types, encoder.pad_id)
 
 
 def collate(encoded: Encoded, rows: Sequence[int]) -> dict[str, torch.Tensor]:

@@ -26,8 +26,8 @@ def tokenizer() -> Any:
 
 
 def words(encoder: TextEncoder, text: str) -> list[str]:
-    (encoding,) = encoder.encode([text])
-    return encoding.tokens
+    (tokens,) = encoder.encode([text])
+    return [encoder.tokenizer.id_to_token(i) for i in tokens.ids]
 
 
 @pytest.mark.parametrize(
