@@ -146,7 +146,8 @@ def main() -> int:
     if args.out:
         args.out.write_text(
             json.dumps(
-                {"cpu": model_name, "flags": flags, "method": choice.method, "tried": choice.tried}
+                {"cpu": model_name, "flags": flags, "method": choice.method}
+                | {"tried": {str(attempt): value for attempt, value in choice.tried.items()}}
                 | {"fp32": fp32.model_dump(mode="json"), "int8": int8.model_dump(mode="json")},
                 indent=2,
             )

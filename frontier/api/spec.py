@@ -264,9 +264,10 @@ class Int8Spec(ApiModel):
     """How INT8 variants are made by onnxruntime quantization."""
 
     mode: Literal["dynamic", "static"] = "dynamic"
-    """``dynamic``: activation ranges from each batch, of the fused fp32 graph; every weighted layer is
-    INT8 unless that agrees with fp32 on less than halfway from ``minAgreement`` to 1 of the eval rows,
-    then the layers measured most sensitive stay fp32 (1, 2, 4… up to half). ``static``: calibrated
+    """``dynamic``: activation ranges measured as the model runs, of the fused fp32 graph; every weighted
+    layer is INT8 with one range per batch unless that agrees with fp32 on less than halfway from
+    ``minAgreement`` to 1 of the eval rows, then with one range per token for the linear layers, then
+    with the layers measured most sensitive in fp32 (1, 2, 4… up to half). ``static``: calibrated
     ranges, predictions independent of the batch, slower."""
     calibration_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 256
     """Stratified training rows that calibrate static activation ranges; the first 64 measure which

@@ -2,11 +2,12 @@
 
 int8: onnxruntime quantization, per-channel weights (one scale per output column: per-tensor weights
 lost a point of agreement with fp32 on AG News, ``bench/int8_recipes.py``). ``dynamic`` (the default)
-quantizes activations on the fly with a range taken from each batch, so a row's prediction can change
-with what Triton's dynamic batcher puts beside it. It quantizes the fp32 graph as served (fused, see
-``fusion``) and decides per model which linear layers stay fp32: none when that agrees with fp32 on
-enough of the eval rows, else the most sensitive ones, measured (``sensitivity``). On MiniLM the first
-layers' feed-forward products cost the most: an error made there is carried through every later layer.
+quantizes activations on the fly. It quantizes the fp32 graph as served (fused, see ``fusion``) and decides
+per model, by agreement with fp32 on the eval rows, how much accuracy to buy (``Attempt``): onnxruntime's
+range per batch (the fastest; a row's prediction can change with what Triton's dynamic batcher puts beside
+it), else a range per token for the linear layers (``token_int8``), else also the most sensitive layers in
+fp32, measured (``sensitivity``). On MiniLM the first layers' feed-forward products cost the most: an error
+made there is carried through every later layer.
 ``static`` calibrates activation ranges on training rows
 (``export.int8.calibrationSamples``) and writes a QDQ model whose predictions do not depend on the batch;
 it quantizes only the linear layers (MatMuls with a weight) but the feed-forward down-projections, whose
@@ -37,10 +38,15 @@ import numpy.typing as npt
 from frontier.errors import TrainingError
 from frontier.trainer.batching import Encoded, collate, inference_batches
 from frontier.trainer.evaluation import EVAL_BATCH, onnx_logits, onnx_session
+from frontier.trainer.token_int8 import quantize_token_int8
 
 DYNAMIC_METHOD = (
-    "onnxruntime dynamic quantization (QInt8 weights per channel, dynamic activations) of {graph}: {layers}"
+    "dynamic quantization (QInt8 weights per channel, {scales}) of {graph}: {layers}"
     " (agreement with fp32 on {rows} eval rows, alone and batched: {tried})"
+)
+BATCH_SCALES = "activations scaled per batch: onnxruntime"
+TOKEN_SCALES = (
+    "the linear layers' activations scaled per token (MatMulInteger), attention's and the embeddings' per batch"
 )
 STATIC_METHOD = (
     "onnxruntime static quantization (QDQ, linear layers but the feed-forward down-projections: QInt8 weights"
@@ -57,12 +63,36 @@ SENSITIVITY_ROWS = 64
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One way to quantize, in the order they are tried (each slower and more exact than the last)."""
+
+    token_scales: bool
+    """The linear layers' activations scaled per token (``token_int8``), not once per batch."""
+    fp32_layers: int = 0
+    """How many of the most sensitive weighted layers stay fp32."""
+
+    def __str__(self) -> str:
+        scales = "token-wise" if self.token_scales else "batch-wide"
+        return f"{scales} scales, {self.fp32_layers} in fp32"
+
+    def then(self, layers: int) -> Attempt | None:
+        """The next attempt: batch-wide scales, token-wise scales, then 1, 2, 4… of ``layers`` in fp32, up to
+        half of them."""
+        if not self.token_scales:
+            return Attempt(True)
+        most = layers // 2
+        following = min(max(1, 2 * self.fp32_layers), most)
+        return Attempt(True, following) if following > self.fp32_layers else None
+
+
+@dataclass(frozen=True)
 class Int8Choice:
+    attempt: Attempt
     kept_fp32: tuple[str, ...]
-    """The linear layers left in fp32, the most sensitive first."""
+    """The weighted layers left in fp32, the most sensitive first."""
     agreement: float
-    tried: dict[int, float]
-    """Agreement with fp32 on the check rows by the number of layers left in fp32, in the order tried."""
+    tried: dict[Attempt, float]
+    """Agreement with fp32 on the check rows of each attempt, in the order tried."""
     method: str
 
 
@@ -79,47 +109,53 @@ def quantize_int8_dynamic(
     check: Encoded,
     min_agreement: float,
 ) -> Int8Choice:
-    """Every weighted layer in INT8, unless that disagrees with fp32 on more of the ``check`` rows (the eval
-    set) than ``goal_agreement`` allows: then the layers whose quantization moves the logits most
-    (``sensitivity``, on calibration rows) stay in fp32, 1, 2, 4… of them, until it does, up to half of
-    them. When none reaches the goal, the fewest fp32 layers that still reach ``min_agreement`` are kept
-    (a point of agreement more is not worth many layers' speed), else the attempt that agreed most, and
-    the agreement guard decides. A row agrees when int8 gives fp32's label both alone and in a batch of
-    ``EVAL_BATCH``: a dynamic activation scale depends on the batch, and Triton's batcher mixes rows."""
+    """Every weighted layer in INT8 with onnxruntime's batch-wide activation scales, unless that disagrees
+    with fp32 on more of the ``check`` rows (the eval set) than ``goal_agreement`` allows; then the linear
+    layers with token-wise scales (``token_int8``); then, on top, the layers whose quantization moves the
+    logits most (``sensitivity``, on calibration rows) in fp32, 1, 2, 4… of them, up to half (``Attempt``).
+    The first attempt that reaches the goal is kept; when none does, the first that reaches
+    ``min_agreement`` (a point of agreement more is not worth much speed), else the one that agreed most,
+    and the agreement guard decides. A row agrees when int8 gives fp32's label both alone and in a batch of
+    ``EVAL_BATCH``: a batch-wide scale depends on the batch, and Triton's batcher mixes rows."""
     reference = _labels(source, check)
     goal = goal_agreement(min_agreement)
-    tried: dict[int, float] = {}
+    tried: dict[Attempt, float] = {}
     ranking: list[str] = []
-    while True:
-        kept = tuple(ranking[: _next_count(len(tried), len(ranking))])
-        _quantize_dynamic(source, target, kept)
-        tried[len(kept)] = _agreement(target, check, reference)
-        if tried[len(kept)] >= goal:
-            break
-        if not ranking:
+    attempt: Attempt | None = Attempt(False)
+    while attempt is not None:
+        if attempt.fp32_layers and not ranking:
             # Calibration rows are a stratified sample: any prefix of them is one too.
             ranking = sensitivity(source, calibration.take(range(min(SENSITIVITY_ROWS, len(calibration)))))
-        if _next_count(len(tried), len(ranking)) <= len(kept):
+        _quantize(source, target, attempt, ranking)
+        tried[attempt] = _agreement(target, check, reference)
+        if tried[attempt] >= goal:
             break
+        attempt = attempt.then(len(quantized_nodes(source)))
     chosen = choose(tried, goal, min_agreement)
-    if chosen != len(kept):
-        _quantize_dynamic(source, target, tuple(ranking[:chosen]))
-    final = tuple(ranking[:chosen])
-    return Int8Choice(final, tried[chosen], tried, _describe(source, final, len(check), tried))
+    if chosen != list(tried)[-1]:
+        _quantize(source, target, chosen, ranking)
+    kept = tuple(ranking[: chosen.fp32_layers])
+    return Int8Choice(chosen, kept, tried[chosen], tried, _describe(source, chosen, kept, len(check), tried))
 
 
-def _next_count(attempt: int, layers: int) -> int:
-    """Layers left in fp32 at each attempt: 0, 1, 2, 4, 8… and at most half of the layers."""
-    return 0 if attempt == 0 else min(2 ** (attempt - 1), layers // 2)
-
-
-def choose(tried: dict[int, float], goal: float, min_agreement: float) -> int:
-    """The fewest fp32 layers reaching the goal, else ``min_agreement``, else the most agreement."""
+def choose(tried: dict[Attempt, float], goal: float, min_agreement: float) -> Attempt:
+    """The first attempt (the fastest) reaching the goal, else ``min_agreement``, else the most agreement."""
     for threshold in (goal, min_agreement):
-        enough = [count for count, agreement in tried.items() if agreement >= threshold]
+        enough = [attempt for attempt, agreement in tried.items() if agreement >= threshold]
         if enough:
-            return min(enough)
-    return max(tried, key=lambda count: (tried[count], -count))
+            return enough[0]
+    return max(tried, key=lambda attempt: tried[attempt])  # the first of equals
+
+
+def _quantize(source: Path, target: Path, attempt: Attempt, ranking: list[str]) -> None:
+    kept = tuple(ranking[: attempt.fp32_layers])
+    if not attempt.token_scales:
+        _quantize_dynamic(source, target, kept)
+        return
+    with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
+        token_wise = Path(scratch) / "token-wise.onnx"
+        quantize_token_int8(source, token_wise, set(quantized_nodes(source)) - set(kept))
+        _quantize_dynamic(token_wise, target, kept)  # attention's projections and the embeddings
 
 
 def sensitivity(source: Path, calibration: Encoded) -> list[str]:
@@ -182,16 +218,17 @@ def _agreement(path: Path, rows: Encoded, reference: npt.NDArray[np.int64]) -> f
     return float(((alone == reference) & (batched == reference)).mean())
 
 
-def _describe(source: Path, kept: tuple[str, ...], rows: int, tried: dict[int, float]) -> str:
+def _describe(source: Path, chosen: Attempt, kept: tuple[str, ...], rows: int, tried: dict[Attempt, float]) -> str:
     import onnx
 
     fused = any(n.op_type == "Attention" for n in onnx.load(str(source), load_external_data=False).graph.node)
     layers = "every weighted layer" + (f" but {len(kept)} left in fp32 ({', '.join(kept)})" if kept else "")
     return DYNAMIC_METHOD.format(
         graph="the fused graph" if fused else "the exported graph",
+        scales=TOKEN_SCALES if chosen.token_scales else BATCH_SCALES,
         layers=layers,
         rows=rows,
-        tried=", ".join(f"{n} in fp32 {value:.4f}" for n, value in tried.items()),
+        tried=", ".join(f"{attempt} {value:.4f}" for attempt, value in tried.items()),
     )
 
 

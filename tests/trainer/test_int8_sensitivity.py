@@ -1,7 +1,8 @@
-"""Dynamic INT8 leaves in fp32 only the layers it must: on a small network one of whose linear layers has
-a weight with outlier input rows (per-channel scales, one per output column, are then set by the
-outliers and leave the other weights a few levels), that layer is measured the most sensitive, and it is
-the one kept in fp32 when every layer in INT8 agrees too little with fp32."""
+"""Dynamic INT8 pays only for the accuracy it must: batch-wide activation scales, else token-wise ones, else
+the most sensitive layers in fp32. On a small network one of whose linear layers has a weight with outlier
+input rows (per-channel scales, one per output column, are then set by the outliers and leave the other
+weights a few levels), that layer is measured the most sensitive and is the one kept in fp32; on one where a
+loud word's rows set the batch's scale, token-wise scales are enough."""
 
 from __future__ import annotations
 
@@ -13,23 +14,33 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from frontier.trainer.batching import Encoded
-from frontier.trainer.quantize import choose, goal_agreement, quantize_int8_dynamic, quantized_nodes, sensitivity
+from frontier.trainer.quantize import (
+    Attempt,
+    choose,
+    goal_agreement,
+    quantize_int8_dynamic,
+    quantized_nodes,
+    sensitivity,
+)
 
 VOCAB, WIDTH, CLASSES, OUTLIERS = 64, 32, 3, (5, 11)
 EMBEDDING = "/embeddings/word_embeddings/Gather"
 LINEAR = ["/layer.0/dense/MatMul", "/layer.1/dense/MatMul", "/layer.2/dense/MatMul", "/head/MatMul"]
 
 
-def _network(path: Path) -> Path:
+def _network(path: Path, outlier_weights: bool = True, loud_word: float = 1.0) -> Path:
     """input_ids → embedding → mean over tokens → three linear layers with ReLU → a linear head; and one
     product of two activations, which is no layer. Layer 1 reads two channels that layer 0 makes 80× small
-    through weight rows 80× large: the same function, with a weight INT8 cannot hold."""
+    through weight rows 80× large: the same function, with a weight INT8 cannot hold. Word 0's embedding is
+    ``loud_word`` times the others'."""
     rng = np.random.default_rng(0)
     embedding = rng.normal(0, 1, (VOCAB, WIDTH)).astype(np.float32)
+    embedding[0] *= loud_word
     shapes = [(WIDTH, WIDTH)] * 3 + [(WIDTH, CLASSES)]
     weights = [rng.normal(0, 1 / np.sqrt(rows), (rows, cols)).astype(np.float32) for rows, cols in shapes]
-    weights[0][:, list(OUTLIERS)] /= 80.0
-    weights[1][list(OUTLIERS)] *= 80.0
+    if outlier_weights:
+        weights[0][:, list(OUTLIERS)] /= 80.0
+        weights[1][list(OUTLIERS)] *= 80.0
     nodes = [
         helper.make_node("Gather", ["embedding", "input_ids"], ["tokens"], name=EMBEDDING),
         helper.make_node("ReduceMean", ["tokens"], ["h_in"], axes=[1], keepdims=0),
@@ -58,10 +69,14 @@ def _network(path: Path) -> Path:
     return path
 
 
-def _rows(count: int, seed: int) -> Encoded:
-    """Rows of one length: the network reads no attention mask, so padding would change what it computes."""
+def _rows(count: int, seed: int, loud_every: int = 0) -> Encoded:
+    """Rows of one length (the network reads no attention mask, so padding would change what it computes);
+    with ``loud_every``, every so many rows open with word 0 four times."""
     rng = np.random.default_rng(seed)
-    return Encoded(rng.integers(0, VOCAB, (count, 8)).tolist(), None, 0)
+    ids = rng.integers(1 if loud_every else 0, VOCAB, (count, 8))
+    if loud_every:
+        ids[::loud_every, :4] = 0
+    return Encoded(ids.tolist(), None, 0)
 
 
 @pytest.fixture(scope="module")
@@ -77,38 +92,74 @@ def test_the_layer_whose_weight_has_outliers_is_the_most_sensitive(network: Path
     assert sensitivity(network, _rows(64, seed=1))[0] == LINEAR[1]
 
 
+BATCH, TOKEN = Attempt(token_scales=False), Attempt(token_scales=True)
+
+
 @pytest.mark.parametrize(
-    ("min_agreement", "kept", "met"),
+    ("min_agreement", "tried", "kept", "met"),
     [
-        (0.0, (), True),  # every layer in INT8 agrees enough: nothing is measured or kept
-        (0.95, (LINEAR[1],), True),  # it does not: the most sensitive layer stays fp32, and that is enough
+        (0.0, [BATCH], (), True),  # every layer in INT8 agrees enough: nothing is measured or kept
+        # It does not, nor do token-wise scales (the trouble is a weight): the most sensitive layer stays fp32.
+        (0.95, [BATCH, TOKEN, Attempt(True, 1)], (LINEAR[1],), True),
         # Never enough: 1, then 2 layers (half of the 5) are tried; the attempt that agreed most is kept.
-        (1.0, (LINEAR[1], LINEAR[3]), False),
+        (1.0, [BATCH, TOKEN, Attempt(True, 1), Attempt(True, 2)], (LINEAR[1],), False),
     ],
 )
 def test_dynamic_int8_keeps_in_fp32_only_what_agreement_asks_for(
-    network: Path, tmp_path: Path, min_agreement: float, kept: tuple[str, ...], met: bool
+    network: Path, tmp_path: Path, min_agreement: float, tried: list[Attempt], kept: tuple[str, ...], met: bool
 ) -> None:
     choice = quantize_int8_dynamic(
         network, tmp_path / "int8.onnx", _rows(64, seed=1), _rows(400, seed=2), min_agreement
     )
+    assert list(choice.tried) == tried
     assert choice.kept_fp32 == kept
-    assert list(choice.tried) == list(range(len(kept) + 1))  # 0 in fp32, then 1, then 2
-    assert choice.agreement == choice.tried[len(kept)] == max(choice.tried.values())
+    assert choice.agreement == choice.tried[choice.attempt] == max(choice.tried.values())
     assert (choice.agreement >= goal_agreement(min_agreement)) is met
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
     assert {n.name for n in graph.node if n.op_type == "MatMul"} == set(kept)  # the other layers: integer products
     assert (f"{len(kept)} left in fp32" in choice.method) is bool(kept) and "400 eval rows" in choice.method
 
 
+def test_when_a_loud_word_sets_the_batch_scale_token_wise_scales_are_enough(tmp_path: Path) -> None:
+    """Word 0 is 8× louder than the rest: in a batch-wide scale it leaves the quiet rows of its batch few
+    levels, and a row's answer depends on whether a loud row is beside it. Scaled per row, it does not."""
+    loud = _network(tmp_path / "loud.onnx", outlier_weights=False, loud_word=8.0)
+    choice = quantize_int8_dynamic(
+        loud, tmp_path / "int8.onnx", _rows(64, seed=1, loud_every=4), _rows(400, seed=2, loud_every=4), 0.95
+    )
+    assert list(choice.tried) == [BATCH, TOKEN]
+    assert choice.tried[BATCH] < goal_agreement(0.95) <= choice.tried[TOKEN]
+    assert choice.attempt == TOKEN and choice.kept_fp32 == ()
+    graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == len(LINEAR)
+    assert "scaled per token" in choice.method
+
+
 @pytest.mark.parametrize(
     ("tried", "chosen"),
     [
-        ({0: 0.996}, 0),  # every layer in INT8 reaches the goal (0.995 for minAgreement 0.99)
-        ({0: 0.98, 1: 0.993, 2: 0.9952, 4: 0.998}, 2),  # the fewest fp32 layers that reach it
-        ({0: 0.98, 1: 0.991, 2: 0.992, 4: 0.994}, 1),  # none does: the fewest that pass the guard
-        ({0: 0.95, 1: 0.97, 2: 0.985, 4: 0.985}, 2),  # none passes it: the most agreement, fewest of equals
+        ({BATCH: 0.996}, BATCH),  # batch-wide scales reach the goal (0.995 for minAgreement 0.99)
+        ({BATCH: 0.98, TOKEN: 0.9952, Attempt(True, 1): 0.998}, TOKEN),  # the first attempt that reaches it
+        ({BATCH: 0.98, TOKEN: 0.991, Attempt(True, 1): 0.992, Attempt(True, 2): 0.994}, TOKEN),  # none: the guard
+        ({BATCH: 0.95, TOKEN: 0.97, Attempt(True, 1): 0.985, Attempt(True, 2): 0.985}, Attempt(True, 1)),  # most
     ],
 )
-def test_the_choice_takes_the_fewest_fp32_layers_that_agree_enough(tried: dict[int, float], chosen: int) -> None:
+def test_the_choice_takes_the_fastest_attempt_that_agrees_enough(tried: dict[Attempt, float], chosen: Attempt) -> None:
     assert choose(tried, goal_agreement(0.99), 0.99) == chosen
+
+
+@pytest.mark.parametrize(
+    ("attempt", "layers", "following"),
+    [
+        (BATCH, 24, TOKEN),
+        (TOKEN, 24, Attempt(True, 1)),
+        (Attempt(True, 4), 24, Attempt(True, 8)),
+        (Attempt(True, 8), 24, Attempt(True, 12)),  # at most half of the layers
+        (Attempt(True, 12), 24, None),
+        (TOKEN, 1, None),  # one layer: none may stay fp32
+    ],
+)
+def test_attempts_grow_from_batch_scales_to_token_scales_to_layers_in_fp32(
+    attempt: Attempt, layers: int, following: Attempt | None
+) -> None:
+    assert attempt.then(layers) == following
