@@ -160,15 +160,16 @@ def _quantize(source: Path, target: Path, attempt: Attempt, ranking: list[str]) 
 
 def sensitivity(source: Path, calibration: Encoded) -> list[str]:
     """The quantized nodes (``quantized_nodes``), those whose INT8 quantization changes the logits most
-    first: the mean squared logit error against fp32 with every other node quantized and that one left in
-    fp32 (the lower, the more that node costs). Errors made early are carried through every later layer,
-    so position matters as much as the node's own rounding error; leaving one out measures both."""
+    first: the mean squared logit error against fp32 with every other node quantized (token-wise scales,
+    as the attempts that keep layers in fp32 are) and that one left in fp32 (the lower, the more that node
+    costs). Errors made early are carried through every later layer, so position matters as much as the
+    node's own rounding error; leaving one out measures both."""
     reference = onnx_logits(onnx_session(str(source)), calibration)
     errors: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
         probe = Path(scratch) / "probe.onnx"
         for node in quantized_nodes(source):
-            _quantize_dynamic(source, probe, (node,))
+            _quantize(source, probe, Attempt(token_scales=True, fp32_layers=1), [node])
             errors[node] = float(np.mean((onnx_logits(onnx_session(str(probe)), calibration) - reference) ** 2))
     return sorted(errors, key=lambda node: errors[node])
 
