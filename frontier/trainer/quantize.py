@@ -64,7 +64,9 @@ SENSITIVITY_ROWS = 64
 
 @dataclass(frozen=True)
 class Attempt:
-    """One way to quantize, in the order they are tried (each slower and more exact than the last)."""
+    """One way to quantize, in the order they are tried: each is meant to be more exact and slower than the
+    last. Not always so: at 64 tokens token-wise scales' extra ops cost more than a few fp32 layers do
+    (bench/RESULTS.md, session 10); timing each attempt is the next step."""
 
     token_scales: bool
     """The linear layers' activations scaled per token (``token_int8``), not once per batch."""
@@ -139,7 +141,8 @@ def quantize_int8_dynamic(
 
 
 def choose(tried: dict[Attempt, float], goal: float, min_agreement: float) -> Attempt:
-    """The first attempt (the fastest) reaching the goal, else ``min_agreement``, else the most agreement."""
+    """The first attempt (meant to be the fastest) reaching the goal, else ``min_agreement``, else the most
+    agreement."""
     for threshold in (goal, min_agreement):
         enough = [attempt for attempt, agreement in tried.items() if agreement >= threshold]
         if enough:
