@@ -28,6 +28,12 @@ class Truncation(enum.StrEnum):
     HEAD = "head"
     HEAD_AND_TAIL = "headAndTail"
 
+    def describe(self) -> str:
+        """Which tokens of a longer text are kept, for logs and the model card."""
+        if self is Truncation.HEAD_AND_TAIL:
+            return f"a longer text keeps the first {HEAD_SHARE:.0%} of them from its opening and the rest from its end"
+        return "a longer text keeps its opening"
+
 
 CHUNK = 1024
 """Texts tokenized at once: a text is tokenized whole before it is cut, so memory grows with the batch."""

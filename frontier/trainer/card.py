@@ -5,17 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from frontier.artifact import ArtifactManifest
-from frontier.tokens import HEAD_SHARE, Truncation
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _kept(truncation: Truncation) -> str:
-    if truncation == Truncation.HEAD_AND_TAIL:
-        return f" (a longer text keeps the first {HEAD_SHARE:.0%} of them from its opening and the rest from its end)"
-    return " (a longer text keeps its opening)"
 
 
 def render(manifest: ArtifactManifest, report: dict[str, Any], notes: list[str]) -> str:
@@ -27,7 +20,7 @@ def render(manifest: ArtifactManifest, report: dict[str, Any], notes: list[str])
         "trained from "
         f"`{manifest.base_model}` by Frontier. Labels, in output order: "
         f"{', '.join(f'`{label}`' for label in manifest.labels)}. "
-        f"Inputs are truncated to {manifest.max_length} tokens{_kept(manifest.truncation)}.",
+        f"Inputs are truncated to {manifest.max_length} tokens ({manifest.truncation.describe()}).",
         "",
         "## Evaluation",
         "",

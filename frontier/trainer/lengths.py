@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from frontier.data import sampling
-from frontier.tokens import HEAD_SHARE, Truncation
+from frontier.tokens import Truncation
 
 SAMPLE_ROWS = 2000
 """Training rows counted: enough to place a 99th percentile within a few rows, quick at any length."""
@@ -41,11 +41,7 @@ class LengthChoice:
     truncation: Truncation = Truncation.HEAD
 
     def describe(self) -> str:
-        kept = (
-            f", keeping the first {HEAD_SHARE:.0%} of them from the opening and the rest from the end"
-            if self.truncation == Truncation.HEAD_AND_TAIL
-            else ""
-        )
+        kept = f" ({self.truncation.describe()})" if self.truncation == Truncation.HEAD_AND_TAIL else ""
         if self.coverage is None:
             return f"inputs truncated at maxLength {self.max_length} tokens{kept}"
         return (

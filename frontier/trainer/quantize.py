@@ -123,6 +123,7 @@ def quantize_int8_dynamic(
     goal = goal_agreement(min_agreement)
     tried: dict[Attempt, float] = {}
     ranking: list[str] = []
+    layers = len(quantized_nodes(source))
     attempt: Attempt | None = Attempt(False)
     while attempt is not None:
         if attempt.fp32_layers and not ranking:
@@ -132,7 +133,7 @@ def quantize_int8_dynamic(
         tried[attempt] = _agreement(target, check, reference)
         if tried[attempt] >= goal:
             break
-        attempt = attempt.then(len(quantized_nodes(source)))
+        attempt = attempt.then(layers)
     chosen = choose(tried, goal, min_agreement)
     if chosen != list(tried)[-1]:
         _quantize(source, target, chosen, ranking)

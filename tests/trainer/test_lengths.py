@@ -46,8 +46,8 @@ def test_the_choice_says_which_tokens_a_long_text_keeps(tokenizer: Any) -> None:
     choice = choose(tokenizer, ["a b c"], [0], 96, None, 0, "headAndTail")  # type: ignore[arg-type]
     assert choice.truncation is Truncation.HEAD_AND_TAIL
     assert choice.describe() == (
-        "inputs truncated at maxLength 96 tokens, keeping the first 25% of them from the opening and the rest "
-        "from the end"
+        "inputs truncated at maxLength 96 tokens (a longer text keeps the first 25% of them from its opening and "
+        "the rest from its end)"
     )
 
 
