@@ -46,7 +46,7 @@ DYNAMIC_METHOD = (
 )
 BATCH_SCALES = "activations scaled per batch: onnxruntime"
 TOKEN_SCALES = (
-    "the linear layers' activations scaled per token (MatMulInteger), attention's and the embeddings' per batch"
+    "the linear layers' activations scaled per token (MatMulIntegerToFloat), attention's and the embeddings' per batch"
 )
 STATIC_METHOD = (
     "onnxruntime static quantization (QDQ, linear layers but the feed-forward down-projections: QInt8 weights"

@@ -131,7 +131,7 @@ def test_when_a_loud_word_sets_the_batch_scale_token_wise_scales_are_enough(tmp_
     assert choice.tried[BATCH] < goal_agreement(0.95) <= choice.tried[TOKEN]
     assert choice.attempt == TOKEN and choice.kept_fp32 == ()
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
-    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == len(LINEAR)
+    assert sum(n.op_type == "MatMulIntegerToFloat" for n in graph.node) == len(LINEAR)
     assert "scaled per token" in choice.method
 
 
