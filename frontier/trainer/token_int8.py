@@ -9,9 +9,10 @@ weights (symmetric, one scale per output column) by onnxruntime's ``MatMulIntege
 int32 products per column (the weights' scales over 127) in the same kernel; a last ``Mul`` scales them by
 the row's range. The range is inverted once per row, so each element costs a multiply, not a divide, and
 ``+128.5`` then a cast (which truncates) round half up without a ``Round``: at 64 tokens the per-element
-ops, not the products, are what token-wise scales cost. Measured on MiniLM (SST-2 eval, 64 tokens, raw ONNX
-Runtime, session 11): 0.994 agreement with fp32 against the batch-wide scale's 0.986, at 1.40×/1.65× fp32
-(batch 1/4) against its 1.69×/2.01×; with ``MatMulInteger`` and separate casts and scales, 1.31×/1.41×.
+ops, not the products, are what token-wise scales cost. Measured on MiniLM (an SST-2 model, eval rows, 64
+tokens, raw ONNX Runtime, session 11): 0.994 agreement with fp32 against the batch-wide scale's 0.986, at
+1.40×/1.65× fp32 (batch 1/4) against its 1.69×/2.01×; with ``MatMulInteger`` and separate casts and scales,
+1.31×/1.41×.
 """
 
 from __future__ import annotations
