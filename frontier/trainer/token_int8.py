@@ -38,6 +38,7 @@ def quantize_token_int8(source: Path, target: Path, nodes: Collection[str]) -> l
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
     weights = {initializer.name: initializer for initializer in graph.initializer}
     rewritten: list[str] = []
+    replaced: set[str] = set()
     nodes_out: list[Any] = []
     for node in graph.node:
         if node.op_type != "MatMul" or node.name not in nodes or node.input[1] not in weights:
@@ -54,6 +55,7 @@ def quantize_token_int8(source: Path, target: Path, nodes: Collection[str]) -> l
         )
         nodes_out.extend(_token_int8_nodes(helper, TensorProto, node.input[0], node.output[0], prefix, opset))
         rewritten.append(node.name)
+        replaced.add(node.input[1])
     if rewritten:
         graph.initializer.extend(
             [
@@ -69,6 +71,9 @@ def quantize_token_int8(source: Path, target: Path, nodes: Collection[str]) -> l
             model.opset_import.append(helper.make_opsetid(CONTRIB, 1))
     del graph.node[:]
     graph.node.extend(nodes_out)
+    read = {name for node in graph.node for name in node.input}
+    for name in replaced - read:  # the float weights of the rewritten layers, unless another node reads them
+        graph.initializer.remove(weights[name])
     onnx.save(model, str(target))
     return rewritten
 

@@ -52,6 +52,7 @@ def test_each_row_is_scaled_by_its_own_range(tmp_path: Path, opset: int) -> None
     np.testing.assert_allclose(got, _expected(x, weight), rtol=1e-4, atol=1e-5)
     alone = np.concatenate([session.run(None, {"x": x[i : i + 1]})[0] for i in range(len(x))])
     np.testing.assert_array_equal(alone, got)  # its batch-mates change nothing
+    assert "w" not in {i.name for i in onnx.load(str(tmp_path / "int8.onnx")).graph.initializer}  # nor fp32 weights
 
 
 def test_only_the_named_layers_with_a_weight_are_rewritten(tmp_path: Path) -> None:
