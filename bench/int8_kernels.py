@@ -1,16 +1,18 @@
 """Which INT8 kernels keep a trained artifact's agreement and its speed: raw ONNX Runtime, one run.
 
     .venv/bin/python bench/int8_kernels.py --artifact DIR --manifest examples/<set>.yaml \
-        --data-root ../shared/datasets [--forms batch,token,blocks8-32,blocks8-128,blocks4-32]
+        --data-root ../shared/datasets --data ../shared/datasets/<set> \
+        [--forms batch,smoothed,token,blocks8-32,blocks8-128,blocks4-32]
 
-Made from the artifact's fp32 graph, each form: ``batch`` (onnxruntime's dynamic quantization, a scale per
-batch: the chooser's first attempt), ``token`` (``frontier.trainer.token_int8``, a scale per row for the
-linear layers: its second), ``blocksB-K`` (onnxruntime's weight-only ``MatMulNBits`` at B bits, blocks of K,
-``accuracy_level`` 4: int8 compute, the activations quantized per row and block inside the kernel; attention
-and the embeddings then as ``batch``). Agreement is with fp32's labels on the manifest's eval split, alone
-and in batches of 64, as the chooser counts it. Speed: every form and fp32 in shuffled order, 10 rounds of
-150 single rows and of 60 random batches of 4 (the batches Triton forms at concurrency 8 on 2 cores); the
-median of each round's fp32 time over the form's.
+Made from the artifact's fp32 graph, each form: ``batch`` (onnxruntime's dynamic quantization, a scale per batch:
+the chooser's first attempt), ``smoothed`` (the same after channel smoothing on 256 stratified training rows, the
+feed-forward down-projections token-wise: its second), ``token`` (``frontier.trainer.token_int8``, a scale per row
+for the linear layers: its third), ``blocksB-K`` (onnxruntime's weight-only ``MatMulNBits`` at B bits, blocks of K,
+``accuracy_level`` 4: int8 compute, the activations quantized per row and block inside the kernel; attention and
+the embeddings then as ``batch``). Agreement is with fp32's labels on the manifest's eval split, alone and in
+batches of 64, as the chooser counts it. Speed: every form and fp32 in shuffled order, 10 rounds of 150 single rows
+and of 60 random batches of 4 (the batches Triton forms at concurrency 8 on 2 cores); the median of each round's
+fp32 time over the form's.
 """
 
 from __future__ import annotations
@@ -25,15 +27,16 @@ from typing import Any
 
 import numpy as np
 from precision_agnews import cpu_description  # bench/ is on the path when run as a script
+from precision_int8 import rows_of
 
 
-def make(form: str, fp32: Path, target: Path) -> Path:
+def make(form: str, graphs: Any, target: Path) -> Path:
     from frontier.trainer import quantize
 
-    if form == "batch":
-        quantize._quantize(fp32, target, quantize.Attempt(token_scales=False), [])
-    elif form == "token":
-        quantize._quantize(fp32, target, quantize.Attempt(token_scales=True), [])
+    fp32 = graphs.fp32
+    scales = {"batch": quantize.Scales.BATCH, "smoothed": quantize.Scales.SMOOTHED, "token": quantize.Scales.TOKEN}
+    if form in scales:
+        quantize._quantize(graphs, target, quantize.Attempt(scales[form]), [])
     elif form.startswith("blocks"):
         import onnx
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
@@ -56,7 +59,8 @@ def main() -> int:
     parser.add_argument("--artifact", type=Path, required=True)
     parser.add_argument("--manifest", type=Path, required=True, help="the ClassifierModel the artifact was trained of")
     parser.add_argument("--data-root", type=Path, required=True)
-    parser.add_argument("--forms", default="batch,token,blocks8-32,blocks8-128,blocks4-32")
+    parser.add_argument("--data", type=Path, required=True, help="the data set's directory (train.jsonl[.gz])")
+    parser.add_argument("--forms", default="batch,smoothed,token,blocks8-32,blocks8-128,blocks4-32")
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -65,8 +69,10 @@ def main() -> int:
     from frontier.api.resource import load
     from frontier.artifact import read_manifest
     from frontier.data.data import eval_split
+    from frontier.data.sampling import stratified_sample
     from frontier.trainer.batching import collate, encode
     from frontier.trainer.evaluation import onnx_logits, onnx_session
+    from frontier.trainer.quantize import _Graphs
 
     manifest = read_manifest(args.artifact)
     tokenizer = AutoTokenizer.from_pretrained(str(args.artifact / "tokenizer"))
@@ -75,10 +81,18 @@ def main() -> int:
     candidate = next(c for c in spec.candidates if c.name == manifest.candidate)
     held_out = eval_split(spec.dataset, list(manifest.labels), args.data_root, candidate.hyperparameters.seed)
     rows = encode(tokenizer, held_out.texts, manifest.max_length, inputs, manifest.truncation)
+    labels = list(manifest.labels)
+    train = rows_of(args.data, "train")
+    gold = np.array([r["label"] if isinstance(r["label"], int) else labels.index(str(r["label"])) for r in train])
+    picked = stratified_sample(gold, 256, 0)
+    calibration = encode(
+        tokenizer, [str(train[int(i)]["text"]) for i in picked], manifest.max_length, inputs, manifest.truncation
+    )
     fp32 = args.artifact / "model.fp32.onnx"
     forms = args.forms.split(",")
     scratch = Path(tempfile.mkdtemp(prefix="int8-kernels-"))
-    paths = {"fp32": fp32} | {form: make(form, fp32, scratch / f"{form}.onnx") for form in forms}
+    graphs = _Graphs(fp32, calibration, scratch)
+    paths = {"fp32": fp32} | {form: make(form, graphs, scratch / f"{form}.onnx") for form in forms}
 
     reference = onnx_logits(onnx_session(str(fp32)), rows).argmax(1)
     results: dict[str, dict[str, Any]] = {}

@@ -5,9 +5,10 @@ lost a point of agreement with fp32 on AG News, ``bench/int8_recipes.py``). ``dy
 quantizes activations on the fly. It quantizes the fp32 graph as served (fused, see ``fusion``) and decides
 per model, by agreement with fp32 on the eval rows, how much accuracy to buy (``Attempt``): onnxruntime's
 range per batch (the fastest; a row's prediction can change with what Triton's dynamic batcher puts beside
-it), else a range per token for the linear layers (``token_int8``), else also the most sensitive layers in
-fp32, measured (``sensitivity``). On MiniLM the first layers' feed-forward products cost the most: an error
-made there is carried through every later layer.
+it); else the same on a graph whose loud channels were smoothed into the weights (``smoothing``), with a
+range per token for the feed-forward down-projections (``token_int8``); else a range per token for every
+linear layer; else also the most sensitive layers in fp32, measured (``sensitivity``). On MiniLM the first
+layers' feed-forward products cost the most: an error made there is carried through every later layer.
 ``static`` calibrates activation ranges on training rows
 (``export.int8.calibrationSamples``) and writes a QDQ model whose predictions do not depend on the batch;
 it quantizes only the linear layers (MatMuls with a weight) but the feed-forward down-projections, whose
@@ -29,6 +30,8 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ import numpy.typing as npt
 from frontier.errors import TrainingError
 from frontier.trainer.batching import Encoded, collate, inference_batches
 from frontier.trainer.evaluation import EVAL_BATCH, onnx_logits, onnx_session
+from frontier.trainer.smoothing import ALPHA, smooth_channels
 from frontier.trainer.token_int8 import quantize_token_int8
 
 DYNAMIC_METHOD = (
@@ -45,6 +49,10 @@ DYNAMIC_METHOD = (
     " (agreement with fp32 on {rows} eval rows, alone and batched: {tried})"
 )
 BATCH_SCALES = "activations scaled per batch: onnxruntime"
+SMOOTHED_SCALES = (
+    f"loud channels smoothed into the weights (SmoothQuant, α {ALPHA}, ranges from the calibration rows),"
+    " activations scaled per batch but the feed-forward down-projections' per token (MatMulIntegerToFloat)"
+)
 TOKEN_SCALES = (
     "the linear layers' activations scaled per token (MatMulIntegerToFloat), attention's and the embeddings' per batch"
 )
@@ -62,32 +70,44 @@ QUANTIZED_OPS = ("MatMul", "Attention", "Gather", "EmbedLayerNormalization")
 SENSITIVITY_ROWS = 64
 
 
+class Scales(Enum):
+    """How a linear layer's activations are scaled to INT8."""
+
+    BATCH = "batch-wide"
+    """One range per batch (onnxruntime's dynamic quantization)."""
+    SMOOTHED = "smoothed"
+    """One range per batch after channel smoothing (``smoothing``); the feed-forward down-projections, whose
+    inputs (after GELU) are loud per token rather than per channel, one range per token."""
+    TOKEN = "token-wise"
+    """One range per token for every linear layer (``token_int8``); attention and the embeddings per batch."""
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One way to quantize, in the order they are tried: each is meant to be more exact and slower than the
-    last. Measured so on MiniLM at 64 tokens (SST-2, raw ONNX Runtime, two runs in bench/RESULTS.md):
-    batch-wide 1.75–1.88× fp32 at batch 1 and 1.84–2.00× at batch 4, token-wise 1.44–1.60× and 1.27–1.53×;
-    layers left in fp32 only add fp32 work. Weight-only 8-bit blocks with int8 compute (onnxruntime's
-    ``MatMulNBits``, activations quantized per row and block in the kernel) agreed about as well (0.9945–0.9960
-    against token-wise 0.9975) and were no faster (1.27–1.55×, 1.21–1.42×): not an attempt."""
+    last. Measured on MiniLM at 64 tokens (SST-2, raw ONNX Runtime, bench/RESULTS.md): batch-wide
+    1.73–1.88× fp32 at batch 1 and 1.84–2.14× at batch 4; smoothed 1.50× and 1.83×; token-wise 1.37–1.60×
+    and 1.27–1.68×; layers left in fp32 only add fp32 work. Smoothed agreed with fp32 as well as token-wise
+    or better on three data sets (SST-2, AG News, six topics: 0.9990, 0.9975, 0.9954 against 0.9975, 0.9945,
+    0.9954); token-wise still helps where a whole row is loud (a word that sets the batch's range), which
+    smoothing channels does not fix. Weight-only 8-bit blocks with int8 compute (onnxruntime's
+    ``MatMulNBits``) agreed about as well as token-wise and were no faster: not an attempt."""
 
-    token_scales: bool
-    """The linear layers' activations scaled per token (``token_int8``), not once per batch."""
+    scales: Scales
     fp32_layers: int = 0
-    """How many of the most sensitive weighted layers stay fp32."""
+    """How many of the most sensitive weighted layers stay fp32 (token-wise attempts only)."""
 
     def __str__(self) -> str:
-        scales = "token-wise" if self.token_scales else "batch-wide"
-        return f"{scales} scales, {self.fp32_layers} in fp32"
+        return f"{self.scales.value} scales, {self.fp32_layers} in fp32"
 
     def then(self, layers: int) -> Attempt | None:
-        """The next attempt: batch-wide scales, token-wise scales, then 1, 2, 4… of ``layers`` in fp32, up to
-        half of them."""
-        if not self.token_scales:
-            return Attempt(True)
+        """The next attempt: batch-wide, smoothed, token-wise scales, then 1, 2, 4… of ``layers`` in fp32
+        (token-wise), up to half of them."""
+        if self.scales is not Scales.TOKEN:
+            return Attempt(Scales.SMOOTHED if self.scales is Scales.BATCH else Scales.TOKEN)
         most = layers // 2
         following = min(max(1, 2 * self.fp32_layers), most)
-        return Attempt(True, following) if following > self.fp32_layers else None
+        return Attempt(Scales.TOKEN, following) if following > self.fp32_layers else None
 
 
 @dataclass(frozen=True)
@@ -115,31 +135,34 @@ def quantize_int8_dynamic(
     min_agreement: float,
 ) -> Int8Choice:
     """Every weighted layer in INT8 with onnxruntime's batch-wide activation scales, unless that disagrees
-    with fp32 on more of the ``check`` rows (the eval set) than ``goal_agreement`` allows; then the linear
-    layers with token-wise scales (``token_int8``); then, on top, the layers whose quantization moves the
-    logits most (``sensitivity``, on calibration rows) in fp32, 1, 2, 4… of them, up to half (``Attempt``).
-    The first attempt that reaches the goal is kept; when none does, the first that reaches
-    ``min_agreement`` (a point of agreement more is not worth much speed), else the one that agreed most,
-    and the agreement guard decides. A row agrees when int8 gives fp32's label both alone and in a batch of
-    ``EVAL_BATCH``: a batch-wide scale depends on the batch, and Triton's batcher mixes rows."""
+    with fp32 on more of the ``check`` rows (the eval set) than ``goal_agreement`` allows; then on a graph
+    smoothed on the calibration rows (``smoothing``); then the linear layers with token-wise scales
+    (``token_int8``); then, on top, the layers whose quantization moves the logits most (``sensitivity``, on
+    calibration rows) in fp32, 1, 2, 4… of them, up to half (``Attempt``). The first attempt that reaches
+    the goal is kept; when none does, the first that reaches ``min_agreement`` (a point of agreement more
+    is not worth much speed), else the one that agreed most, and the agreement guard decides. A row agrees
+    when int8 gives fp32's label both alone and in a batch of ``EVAL_BATCH``: a batch-wide scale depends on
+    the batch, and Triton's batcher mixes rows."""
     reference = _labels(source, check)
     goal = goal_agreement(min_agreement)
     tried: dict[Attempt, float] = {}
     ranking: list[str] = []
     layers = len(quantized_nodes(source))
-    attempt: Attempt | None = Attempt(False)
-    while attempt is not None:
-        if attempt.fp32_layers and not ranking:
-            # Calibration rows are a stratified sample: any prefix of them is one too.
-            ranking = sensitivity(source, calibration.take(range(min(SENSITIVITY_ROWS, len(calibration)))))
-        _quantize(source, target, attempt, ranking)
-        tried[attempt] = _agreement(target, check, reference)
-        if tried[attempt] >= goal:
-            break
-        attempt = attempt.then(layers)
-    chosen = choose(tried, goal, min_agreement)
-    if chosen != list(tried)[-1]:
-        _quantize(source, target, chosen, ranking)
+    with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
+        graphs = _Graphs(source, calibration, Path(scratch))
+        attempt: Attempt | None = Attempt(Scales.BATCH)
+        while attempt is not None:
+            if attempt.fp32_layers and not ranking:
+                # Calibration rows are a stratified sample: any prefix of them is one too.
+                ranking = sensitivity(source, calibration.take(range(min(SENSITIVITY_ROWS, len(calibration)))))
+            _quantize(graphs, target, attempt, ranking)
+            tried[attempt] = _agreement(target, check, reference)
+            if tried[attempt] >= goal:
+                break
+            attempt = attempt.then(layers)
+        chosen = choose(tried, goal, min_agreement)
+        if chosen != list(tried)[-1]:
+            _quantize(graphs, target, chosen, ranking)
     kept = tuple(ranking[: chosen.fp32_layers])
     return Int8Choice(chosen, kept, tried[chosen], tried, _describe(source, chosen, kept, len(check), tried))
 
@@ -154,15 +177,32 @@ def choose(tried: dict[Attempt, float], goal: float, min_agreement: float) -> At
     return max(tried, key=lambda attempt: tried[attempt])  # the first of equals
 
 
-def _quantize(source: Path, target: Path, attempt: Attempt, ranking: list[str]) -> None:
+@dataclass
+class _Graphs:
+    """The fp32 graph an attempt quantizes; the smoothed one is made when an attempt first asks for it."""
+
+    fp32: Path
+    calibration: Encoded
+    scratch: Path
+
+    @cached_property
+    def smoothed(self) -> Path:
+        path = self.scratch / "smoothed.onnx"
+        smooth_channels(self.fp32, path, self.calibration)
+        return path
+
+
+def _quantize(graphs: _Graphs, target: Path, attempt: Attempt, ranking: list[str]) -> None:
     kept = tuple(ranking[: attempt.fp32_layers])
-    if not attempt.token_scales:
-        _quantize_dynamic(source, target, kept)
+    if attempt.scales is Scales.BATCH:
+        _quantize_dynamic(graphs.fp32, target, kept)
         return
+    source = graphs.smoothed if attempt.scales is Scales.SMOOTHED else graphs.fp32
+    per_token = feed_forward_down_nodes(source) if attempt.scales is Scales.SMOOTHED else quantized_nodes(source)
     with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
         token_wise = Path(scratch) / "token-wise.onnx"
-        quantize_token_int8(source, token_wise, set(quantized_nodes(source)) - set(kept))
-        _quantize_dynamic(token_wise, target, kept)  # attention's projections and the embeddings
+        quantize_token_int8(source, token_wise, set(per_token) - set(kept))
+        _quantize_dynamic(token_wise, target, kept)  # the layers left: per batch
 
 
 def sensitivity(source: Path, calibration: Encoded) -> list[str]:
@@ -174,9 +214,10 @@ def sensitivity(source: Path, calibration: Encoded) -> list[str]:
     reference = onnx_logits(onnx_session(str(source)), calibration)
     errors: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="frontier-int8-") as scratch:
+        graphs = _Graphs(source, calibration, Path(scratch))
         probe = Path(scratch) / "probe.onnx"
         for node in quantized_nodes(source):
-            _quantize(source, probe, Attempt(token_scales=True, fp32_layers=1), [node])
+            _quantize(graphs, probe, Attempt(Scales.TOKEN, fp32_layers=1), [node])
             errors[node] = float(np.mean((onnx_logits(onnx_session(str(probe)), calibration) - reference) ** 2))
     return sorted(errors, key=lambda node: errors[node])
 
@@ -226,6 +267,9 @@ def _agreement(path: Path, rows: Encoded, reference: npt.NDArray[np.int64]) -> f
     return float(((alone == reference) & (batched == reference)).mean())
 
 
+SCALES_METHOD = {Scales.BATCH: BATCH_SCALES, Scales.SMOOTHED: SMOOTHED_SCALES, Scales.TOKEN: TOKEN_SCALES}
+
+
 def _describe(source: Path, chosen: Attempt, kept: tuple[str, ...], rows: int, tried: dict[Attempt, float]) -> str:
     import onnx
 
@@ -233,7 +277,7 @@ def _describe(source: Path, chosen: Attempt, kept: tuple[str, ...], rows: int, t
     layers = "every weighted layer" + (f" but {len(kept)} left in fp32 ({', '.join(kept)})" if kept else "")
     return DYNAMIC_METHOD.format(
         graph="the fused graph" if fused else "the exported graph",
-        scales=TOKEN_SCALES if chosen.token_scales else BATCH_SCALES,
+        scales=SCALES_METHOD[chosen.scales],
         layers=layers,
         rows=rows,
         tried=", ".join(f"{attempt} {value:.4f}" for attempt, value in tried.items()),

@@ -1,8 +1,10 @@
-"""Dynamic INT8 pays only for the accuracy it must: batch-wide activation scales, else token-wise ones, else
-the most sensitive layers in fp32. On a small network one of whose linear layers has a weight with outlier
-input rows (per-channel scales, one per output column, are then set by the outliers and leave the other
-weights a few levels), that layer is measured the most sensitive and is the one kept in fp32; on one where a
-loud word's rows set the batch's scale, token-wise scales are enough."""
+"""Dynamic INT8 pays only for the accuracy it must: batch-wide activation scales, else the same on a graph
+whose loud channels were smoothed into the weights, else token-wise scales, else the most sensitive layers in
+fp32. On a small network one of whose linear layers has a weight with outlier input rows (per-channel
+scales, one per output column, are then set by the outliers and leave the other weights a few levels),
+smoothing moves most of that range back to the quiet activations, and the layer is measured the most
+sensitive and is the one kept in fp32 when more is asked; on one where a loud word's rows set the batch's
+scale, smoothing channels is not enough and token-wise scales are."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from frontier.trainer.batching import Encoded
 from frontier.trainer.quantize import (
+    SCALES_METHOD,
     Attempt,
+    Scales,
     choose,
     goal_agreement,
     quantize_int8_dynamic,
@@ -92,17 +96,22 @@ def test_the_layer_whose_weight_has_outliers_is_the_most_sensitive(network: Path
     assert sensitivity(network, _rows(64, seed=1))[0] == LINEAR[1]
 
 
-BATCH, TOKEN = Attempt(token_scales=False), Attempt(token_scales=True)
+BATCH, SMOOTHED, TOKEN = Attempt(Scales.BATCH), Attempt(Scales.SMOOTHED), Attempt(Scales.TOKEN)
+
+
+def _token(fp32_layers: int) -> Attempt:
+    return Attempt(Scales.TOKEN, fp32_layers)
 
 
 @pytest.mark.parametrize(
     ("min_agreement", "tried", "kept", "met"),
     [
         (0.0, [BATCH], (), True),  # every layer in INT8 agrees enough: nothing is measured or kept
-        # It does not, nor do token-wise scales (the trouble is a weight): the most sensitive layer stays fp32.
-        (0.95, [BATCH, TOKEN, Attempt(True, 1)], (LINEAR[1],), True),
+        (0.95, [BATCH, SMOOTHED], (), True),  # smoothing gives the outlier rows' range back to the activations
+        # Asked more, neither it nor token-wise scales do (the trouble is a weight): the most sensitive stays fp32.
+        (0.985, [BATCH, SMOOTHED, TOKEN, _token(1)], (LINEAR[1],), True),
         # Never enough: 1, then 2 layers (half of the 5) are tried; the attempt that agreed most is kept.
-        (1.0, [BATCH, TOKEN, Attempt(True, 1), Attempt(True, 2)], (LINEAR[1],), False),
+        (1.0, [BATCH, SMOOTHED, TOKEN, _token(1), _token(2)], (LINEAR[1],), False),
     ],
 )
 def test_dynamic_int8_keeps_in_fp32_only_what_agreement_asks_for(
@@ -118,17 +127,19 @@ def test_dynamic_int8_keeps_in_fp32_only_what_agreement_asks_for(
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
     assert {n.name for n in graph.node if n.op_type == "MatMul"} == set(kept)  # the other layers: integer products
     assert (f"{len(kept)} left in fp32" in choice.method) is bool(kept) and "400 eval rows" in choice.method
+    assert SCALES_METHOD[choice.attempt.scales] in choice.method
 
 
 def test_when_a_loud_word_sets_the_batch_scale_token_wise_scales_are_enough(tmp_path: Path) -> None:
     """Word 0 is 8× louder than the rest: in a batch-wide scale it leaves the quiet rows of its batch few
-    levels, and a row's answer depends on whether a loud row is beside it. Scaled per row, it does not."""
+    levels, and a row's answer depends on whether a loud row is beside it. The loudness is the row's, in
+    every channel, so smoothing channels does not remove it; scaled per row, it does not matter."""
     loud = _network(tmp_path / "loud.onnx", outlier_weights=False, loud_word=8.0)
     choice = quantize_int8_dynamic(
-        loud, tmp_path / "int8.onnx", _rows(64, seed=1, loud_every=4), _rows(400, seed=2, loud_every=4), 0.95
+        loud, tmp_path / "int8.onnx", _rows(64, seed=1, loud_every=4), _rows(400, seed=2, loud_every=4), 0.98
     )
-    assert list(choice.tried) == [BATCH, TOKEN]
-    assert choice.tried[BATCH] < goal_agreement(0.95) <= choice.tried[TOKEN]
+    assert list(choice.tried) == [BATCH, SMOOTHED, TOKEN]
+    assert max(choice.tried[BATCH], choice.tried[SMOOTHED]) < goal_agreement(0.98) <= choice.tried[TOKEN]
     assert choice.attempt == TOKEN and choice.kept_fp32 == ()
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
     assert sum(n.op_type == "MatMulIntegerToFloat" for n in graph.node) == len(LINEAR)
@@ -139,9 +150,10 @@ def test_when_a_loud_word_sets_the_batch_scale_token_wise_scales_are_enough(tmp_
     ("tried", "chosen"),
     [
         ({BATCH: 0.996}, BATCH),  # batch-wide scales reach the goal (0.995 for minAgreement 0.99)
-        ({BATCH: 0.98, TOKEN: 0.9952, Attempt(True, 1): 0.998}, TOKEN),  # the first attempt that reaches it
-        ({BATCH: 0.98, TOKEN: 0.991, Attempt(True, 1): 0.992, Attempt(True, 2): 0.994}, TOKEN),  # none: the guard
-        ({BATCH: 0.95, TOKEN: 0.97, Attempt(True, 1): 0.985, Attempt(True, 2): 0.985}, Attempt(True, 1)),  # most
+        ({BATCH: 0.98, SMOOTHED: 0.9952, TOKEN: 0.998}, SMOOTHED),  # the first attempt that reaches it
+        ({BATCH: 0.98, SMOOTHED: 0.99, TOKEN: 0.9952, _token(1): 0.998}, TOKEN),
+        ({BATCH: 0.98, TOKEN: 0.991, _token(1): 0.992, _token(2): 0.994}, TOKEN),  # none: the guard
+        ({BATCH: 0.95, TOKEN: 0.97, _token(1): 0.985, _token(2): 0.985}, _token(1)),  # most
     ],
 )
 def test_the_choice_takes_the_fastest_attempt_that_agrees_enough(tried: dict[Attempt, float], chosen: Attempt) -> None:
@@ -151,15 +163,16 @@ def test_the_choice_takes_the_fastest_attempt_that_agrees_enough(tried: dict[Att
 @pytest.mark.parametrize(
     ("attempt", "layers", "following"),
     [
-        (BATCH, 24, TOKEN),
-        (TOKEN, 24, Attempt(True, 1)),
-        (Attempt(True, 4), 24, Attempt(True, 8)),
-        (Attempt(True, 8), 24, Attempt(True, 12)),  # at most half of the layers
-        (Attempt(True, 12), 24, None),
+        (BATCH, 24, SMOOTHED),
+        (SMOOTHED, 24, TOKEN),
+        (TOKEN, 24, _token(1)),
+        (_token(4), 24, _token(8)),
+        (_token(8), 24, _token(12)),  # at most half of the layers
+        (_token(12), 24, None),
         (TOKEN, 1, None),  # one layer: none may stay fp32
     ],
 )
-def test_attempts_grow_from_batch_scales_to_token_scales_to_layers_in_fp32(
+def test_attempts_grow_from_batch_scales_to_smoothed_to_token_scales_to_layers_in_fp32(
     attempt: Attempt, layers: int, following: Attempt | None
 ) -> None:
     assert attempt.then(layers) == following
