@@ -64,6 +64,8 @@ def main() -> int:
     parser.add_argument("--min-agreement", type=float, default=0.99, help="export.minAgreement (the spec default)")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--instances", type=int, default=1, help="serving.instanceCount (the spec default: 1)")
+    parser.add_argument("--threads", type=int, default=0, help="serving.intraOpThreads (the spec default: 0)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
@@ -119,7 +121,9 @@ def main() -> int:
     print(f"fp32: {'fused here (exported before the trainer fused)' if fused_now else 'as trained'}")
     print(f"int8: {choice.method}", flush=True)
 
-    serving = ServingSpec(model_name="precision")  # the spec's defaults, as the examples serve
+    # The spec's defaults, as the examples serve, unless asked otherwise.
+    serving = ServingSpec(model_name="precision", instance_count=args.instances, intra_op_threads=args.threads)
+    print(f"serving: {args.instances} instance(s), {args.threads or 'runtime-chosen'} intra-op threads")
     spec = BenchmarkSpec(requests=args.requests, warmup_requests=50, concurrency=[args.concurrency])
     with LocalServing(work / "repository", "precision", serving, log_path=work / "triton.log") as local:
         contenders = []
@@ -147,6 +151,7 @@ def main() -> int:
         args.out.write_text(
             json.dumps(
                 {"cpu": model_name, "flags": flags, "method": choice.method}
+                | {"instances": args.instances, "intra_op_threads": args.threads}
                 | {"tried": {str(attempt): value for attempt, value in choice.tried.items()}}
                 | {"fp32": fp32.model_dump(mode="json"), "int8": int8.model_dump(mode="json")},
                 indent=2,
