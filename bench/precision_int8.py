@@ -66,6 +66,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--instances", type=int, default=1, help="serving.instanceCount (the spec default: 1)")
     parser.add_argument("--threads", type=int, default=0, help="serving.intraOpThreads (the spec default: 0)")
+    parser.add_argument("--queue-delay", type=int, default=None, help="dynamicBatching.maxQueueDelayMicroseconds")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
@@ -123,7 +124,12 @@ def main() -> int:
 
     # The spec's defaults, as the examples serve, unless asked otherwise.
     serving = ServingSpec(model_name="precision", instance_count=args.instances, intra_op_threads=args.threads)
-    print(f"serving: {args.instances} instance(s), {args.threads or 'runtime-chosen'} intra-op threads")
+    if args.queue_delay is not None:
+        serving.dynamic_batching.max_queue_delay_microseconds = args.queue_delay
+    print(
+        f"serving: {args.instances} instance(s), {args.threads or 'runtime-chosen'} intra-op threads,"
+        f" queue delay {serving.dynamic_batching.max_queue_delay_microseconds} µs"
+    )
     spec = BenchmarkSpec(requests=args.requests, warmup_requests=50, concurrency=[args.concurrency])
     with LocalServing(work / "repository", "precision", serving, log_path=work / "triton.log") as local:
         contenders = []
@@ -151,7 +157,7 @@ def main() -> int:
         args.out.write_text(
             json.dumps(
                 {"cpu": model_name, "flags": flags, "method": choice.method}
-                | {"instances": args.instances, "intra_op_threads": args.threads}
+                | {"serving": serving.model_dump(mode="json", by_alias=True)}
                 | {"tried": {str(attempt): value for attempt, value in choice.tried.items()}}
                 | {"fp32": fp32.model_dump(mode="json"), "int8": int8.model_dump(mode="json")},
                 indent=2,

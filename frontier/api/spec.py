@@ -305,7 +305,10 @@ class ExportSpec(ApiModel):
 
 class DynamicBatching(ApiModel):
     enabled: bool = True
-    max_queue_delay_microseconds: Annotated[int, Field(ge=0, le=10_000_000)] = 500
+    max_queue_delay_microseconds: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    """How long Triton holds a request back for more to batch with it. 0 (Triton's own default) never makes
+    a lone request wait and still batches what queued while the instance was busy; a few hundred µs may
+    form larger batches under load, and every request at low load pays it."""
     preferred_batch_sizes: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=16)] = Field(
         default_factory=list
     )
@@ -326,6 +329,9 @@ class ServingSpec(ApiModel):
     max_batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
     dynamic_batching: DynamicBatching = Field(default_factory=DynamicBatching)
     instance_count: Annotated[int, Field(ge=1, le=64)] = 1
+    """Triton instances of each version. One instance on every core answers a lone request soonest (what a
+    per-request price pays for); under load, one instance per core with ``intraOpThreads: 1`` serves more
+    requests per second."""
     intra_op_threads: Annotated[int, Field(ge=0, le=256)] = 0
     """ONNX Runtime threads per model instance; 0 lets the runtime choose."""
 
