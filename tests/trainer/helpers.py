@@ -84,6 +84,8 @@ def build_tiny_decoder(directory: Path, texts: list[str]) -> Path:
 
 
 def decoder_candidate(path: Path, **hyperparameters: Any) -> dict[str, Any]:
-    hp = {"epochs": 2, "maxLength": 16, "batchSize": 8, "learningRate": 5e-3, "warmupRatio": 0.0} | hyperparameters
+    # fp32, not auto: a fresh run's format is a timing probe (compute.choose), and tests compare separate runs.
+    hp = {"epochs": 2, "maxLength": 16, "batchSize": 8, "learningRate": 5e-3, "warmupRatio": 0.0,
+          "computePrecision": "fp32"} | hyperparameters
     return {"name": "tinyqwen", "baseModel": f"file://{path}", "family": "decoder", "method": "lora",
             "lora": {"rank": 4, "alpha": 8, "dropout": 0.0}, "hyperparameters": hp}
