@@ -587,14 +587,15 @@ def should_stop(
         return Stop(StopReason.PREEMPTED, f"stopped at step {state.step} on a termination signal")
     if config.time_budget_s is None:
         return None
-    last_scoring = plan.scoring_s if plan is not None else 0.0  # it must still fit
-    if clock_stops and elapsed + last_scoring >= config.time_budget_s:
-        return Stop(StopReason.TIME_BUDGET, f"time budget of {config.time_budget_s:.0f}s reached at step {state.step}")
+    # The plan first: at its last step the clock may read the budget too, and the run ended as planned.
     if plan is not None and not plan.capped_by_epochs and state.step >= plan.total_steps:
         return Stop(
             StopReason.TIME_BUDGET,
             f"trained the {plan.total_steps} steps planned to fill the {config.time_budget_s:.0f}s time budget",
         )
+    last_scoring = plan.scoring_s if plan is not None else 0.0  # it must still fit
+    if clock_stops and elapsed + last_scoring >= config.time_budget_s:
+        return Stop(StopReason.TIME_BUDGET, f"time budget of {config.time_budget_s:.0f}s reached at step {state.step}")
     return None
 
 
