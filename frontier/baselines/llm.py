@@ -8,7 +8,7 @@ is *unparseable* — scored as wrong and counted apart. ``measure`` runs the row
 and a request budget (retries included) and returns what the decision needs: macro-F1, latency percentiles,
 mean tokens per request from ``usage``, errors, retries and unparseable replies.
 
-The client is aiohttp (already the load generator's): keep-alive connections, one session per measurement.
+The client is aiohttp: keep-alive connections, one session per measurement.
 The API key is read by the caller (a Secret in a cluster) and only ever sent as the bearer token.
 """
 

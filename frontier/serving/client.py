@@ -159,7 +159,7 @@ class _Connection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def _address(url: str) -> tuple[str, int, str]:
+def address(url: str) -> tuple[str, int, str]:
     """``(host, port, path prefix)`` of ``host:port`` or ``http://host:port[/prefix]``."""
     text = url.strip()
     if "://" not in text:
@@ -187,7 +187,7 @@ class TritonClient:
     """
 
     def __init__(self, url: str, timeout_s: float = TIMEOUT_S, query_timeout_s: float = QUERY_TIMEOUT_S) -> None:
-        self.host, self.port, self.prefix = _address(url)
+        self.host, self.port, self.prefix = address(url)
         self.url = f"{self.host}:{self.port}{self.prefix}"
         self.timeout_s = timeout_s
         self.query_timeout_s = min(query_timeout_s, timeout_s)

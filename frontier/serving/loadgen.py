@@ -3,14 +3,15 @@
 ``concurrency`` workers each send one request, wait for its answer, and send the next, until ``requests``
 have been sent; every request's latency is recorded, failures are counted (never raised).
 
-Why raw aiohttp with pre-built bodies: on a 2-core machine the generator shares the CPU with Triton, so
-every client microsecond shows up as server latency. The bodies are built once, before the clock
-starts, with ``tritonclient.http.InferenceServerClient.generate_request_body`` (the binary-tensor
-extension, exactly what tritonclient would send), and answers are decoded with ``parse_response_body``
-only when the caller asks for the labels (scoring), not during latency runs. Measured on this machine this
-costs several times less CPU per request than ``tritonclient.http.aio`` (which rebuilds the JSON header
-and copies every tensor per call) and ``tritonclient.grpc.aio``. The generator's own CPU time
-(``time.process_time``) is reported next to the wall time so a result can show it was not the bottleneck.
+Why pre-built requests on raw kept-alive connections (``http1``): on a 2-core machine the generator shares
+the CPU with Triton, so every client microsecond shows up as server latency. The bodies are built once,
+before the clock starts, with ``tritonclient.http.InferenceServerClient.generate_request_body`` (the
+binary-tensor extension, exactly what tritonclient would send), each worker's connection is open before it
+too, and answers are decoded with ``parse_response_body`` only when the caller asks for the labels
+(scoring), not during latency runs. ``tritonclient.http.aio`` (which rebuilds the JSON header and copies
+every tensor per call), ``tritonclient.grpc.aio`` and aiohttp with these same bodies all cost more CPU per
+request (bench/RESULTS.md). The generator's own CPU time (``time.process_time``) is reported next to the
+wall time so a result can show it was not the bottleneck.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from frontier.serving import http1
+from frontier.serving.client import address
 from frontier.serving.configs import LABEL, PROBABILITIES, PROBABILITY
 
 
@@ -76,7 +79,7 @@ def prepare(texts: Sequence[str], with_probabilities: bool = False) -> list[Prep
     return prepared
 
 
-def _label_of(body: bytes, header_length: str | None) -> str:
+def _label_of(body: bytes, header_length: bytes | None) -> str:
     import tritonclient.http as http
 
     result = http.InferenceServerClient.parse_response_body(
@@ -99,48 +102,51 @@ async def run_load(
 ) -> LoadResult:
     """Send ``total`` requests (default: each of ``requests`` once, cycling if more) with ``concurrency``
     in flight; with ``stop`` set, keep going (cycling) until it is set instead."""
-    import aiohttp
-
+    host, port, prefix = address(url)
+    path = f"{prefix}/v2/models/{model}" + (f"/versions/{version}" if version is not None else "") + "/infer"
+    wire = [http1.post(host, port, path, r.body, _headers(r)) for r in requests]
     count = len(requests) if total is None else total
-    path = f"/v2/models/{model}" + (f"/versions/{version}" if version is not None else "") + "/infer"
-    endpoint = f"http://{url.removeprefix('http://')}{path}"
     result = LoadResult(concurrency=concurrency, labels=[None] * (count if stop is None else 0))
     next_index = 0
 
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+    async def worker(connection: http1.Connection) -> None:
+        nonlocal next_index
+        while (next_index < count) if stop is None else not stop.is_set():
+            index = next_index
+            next_index += 1
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    answer = await connection.exchange(wire[index % len(wire)])
+                if answer.status != 200:
+                    raise RuntimeError(f"HTTP {answer.status}: {answer.body[:300]!r}")
+                elapsed = (time.perf_counter() - started) * 1000.0
+                if decode_labels and stop is None:
+                    result.labels[index] = _label_of(
+                        answer.body, answer.headers.get(b"inference-header-content-length")
+                    )
+                result.latencies_ms.append(elapsed)
+            except Exception as error:  # a failed request is a measurement, not a crash
+                result.errors += 1
+                if len(result.error_messages) < 10:
+                    result.error_messages.append(f"{type(error).__name__}: {error}")
 
-        async def worker() -> None:
-            nonlocal next_index
-            while True:
-                if stop is None and next_index >= count:
-                    return
-                if stop is not None and stop.is_set():
-                    return
-                index = next_index
-                next_index += 1
-                prepared = requests[index % len(requests)]
-                headers = {"Content-Type": "application/octet-stream"}
-                if prepared.header_length is not None:
-                    headers["Inference-Header-Content-Length"] = str(prepared.header_length)
-                started = time.perf_counter()
-                try:
-                    async with session.post(endpoint, data=prepared.body, headers=headers) as response:
-                        body = await response.read()
-                        if response.status != 200:
-                            raise RuntimeError(f"HTTP {response.status}: {body[:300]!r}")
-                        elapsed = (time.perf_counter() - started) * 1000.0
-                        if decode_labels and stop is None:
-                            length = response.headers.get("Inference-Header-Content-Length")
-                            result.labels[index] = _label_of(body, length)
-                    result.latencies_ms.append(elapsed)
-                except Exception as error:  # a failed request is a measurement, not a crash
-                    result.errors += 1
-                    if len(result.error_messages) < 10:
-                        result.error_messages.append(f"{type(error).__name__}: {error}")
-
+    connections = [http1.Connection(host, port) for _ in range(concurrency)]
+    # Connected before the clock starts (a connection that fails here is retried by its first request).
+    await asyncio.gather(*(c.open() for c in connections), return_exceptions=True)
+    try:
         cpu_start, wall_start = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(c) for c in connections))
         result.wall_s = time.perf_counter() - wall_start
         result.client_cpu_s = time.process_time() - cpu_start
+    finally:
+        for connection in connections:
+            connection.close()
     return result
+
+
+def _headers(request: PreparedRequest) -> dict[str, str]:
+    headers = {"Content-Type": "application/octet-stream"}
+    if request.header_length is not None:
+        headers["Inference-Header-Content-Length"] = str(request.header_length)
+    return headers

@@ -4,7 +4,8 @@ Inputs ``TEXT`` (BYTES, [batch, 1]); outputs ``LABEL`` (BYTES, [batch, 1]), ``PR
 [batch, 1]) and ``PROBABILITIES`` (FP32, [batch, num_labels]). The version directory holds ``model.onnx``,
 ``tokenizer/`` and ``labels.json`` (copied from a verified artifact by ``frontier.serving.repository``).
 All the texts of the requests Triton's dynamic batcher hands to one ``execute`` are tokenized together
-(padded to the longest, cut to the artifact's ``max_length`` by its ``truncation``) and run as one ONNX Runtime batch.
+(padded to the longest, cut to the artifact's ``max_length`` by its ``truncation``) and run as one ONNX Runtime batch;
+each response carries the outputs its request asked for (Triton asks for all of them when a client names none).
 Parameters: ``intra_op_threads`` (ONNX Runtime threads; 0 = the runtime's choice).
 """
 
@@ -24,7 +25,7 @@ from frontier_tokens import TextEncoder
 def softmax(logits: Any) -> Any:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class TritonPythonModel:
@@ -55,30 +56,31 @@ class TritonPythonModel:
             counts.append(len(array))
             texts.extend(t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in array)
         try:
-            probabilities = self.predict(texts)
+            logits = self.logits(texts)
         except Exception as error:  # every request of the batch gets the error, Triton keeps serving
             message = f"inference failed: {error}"
             return [pb_utils.InferenceResponse(error=pb_utils.TritonError(message)) for _ in requests]
-        best = probabilities.argmax(axis=1)
+        best = logits.argmax(axis=1)
+        wanted = [set(request.requested_output_names()) for request in requests]
+        probabilities = softmax(logits) if any(w - {"LABEL"} for w in wanted) else None
         responses, start = [], 0
-        for count in counts:
+        for count, names in zip(counts, wanted, strict=True):
             part = slice(start, start + count)
             start += count
-            tensors = [
-                pb_utils.Tensor("LABEL", self.labels[best[part]].reshape(-1, 1)),
-                pb_utils.Tensor(
-                    "PROBABILITY",
-                    probabilities[part].max(axis=1).reshape(-1, 1).astype(np.float32),
-                ),
-                pb_utils.Tensor("PROBABILITIES", np.ascontiguousarray(probabilities[part], dtype=np.float32)),
-            ]
+            # Only what the request asked for: every tensor is a shared-memory copy between the stub and Triton.
+            tensors = [pb_utils.Tensor("LABEL", self.labels[best[part]].reshape(-1, 1))] if "LABEL" in names else []
+            if probabilities is not None and "PROBABILITY" in names:
+                chosen = probabilities[part].max(axis=1).reshape(-1, 1)
+                tensors.append(pb_utils.Tensor("PROBABILITY", chosen.astype(np.float32)))
+            if probabilities is not None and "PROBABILITIES" in names:
+                tensors.append(pb_utils.Tensor("PROBABILITIES", np.ascontiguousarray(probabilities[part])))
             responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
         return responses
 
-    def predict(self, texts: list[str]) -> Any:
+    def logits(self, texts: list[str]) -> Any:
         feeds = self.encoder.arrays(texts)
         logits = self.session.run(["logits"], {n: feeds[n] for n in self.input_names})[0]
-        return softmax(logits.astype(np.float32))
+        return logits.astype(np.float32)
 
     def finalize(self) -> None:
         self.session = None

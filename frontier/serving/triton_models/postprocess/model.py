@@ -1,7 +1,8 @@
 """The last step of the ``onnxruntime`` ensemble (runs inside Triton's python-backend stub).
 
 ``logits`` (FP32, [batch, num_labels]) → ``LABEL`` (BYTES, [batch, 1]), ``PROBABILITY`` (FP32, [batch, 1])
-and ``PROBABILITIES`` (FP32, [batch, num_labels]): a softmax and the argmax's label name. The version
+and ``PROBABILITIES`` (FP32, [batch, num_labels]): a softmax and the argmax's label name, as many of them as
+the request asked for (all when a client names none). The version
 directory holds ``labels.json``.
 """
 
@@ -23,13 +24,18 @@ class TritonPythonModel:
         responses = []
         for request in requests:
             logits = pb_utils.get_input_tensor_by_name(request, "logits").as_numpy().astype(np.float32)
-            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-            best = probabilities.argmax(axis=1)
-            tensors = [
-                pb_utils.Tensor("LABEL", self.labels[best].reshape(-1, 1)),
-                pb_utils.Tensor("PROBABILITY", probabilities.max(axis=1).reshape(-1, 1).astype(np.float32)),
-                pb_utils.Tensor("PROBABILITIES", probabilities.astype(np.float32)),
-            ]
+            names = set(request.requested_output_names())
+            tensors = (
+                [pb_utils.Tensor("LABEL", self.labels[logits.argmax(axis=1)].reshape(-1, 1))]
+                if "LABEL" in names
+                else []
+            )
+            if names - {"LABEL"}:  # only what the request asked for: each tensor is a copy between stub and Triton
+                shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+                probabilities = (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+                if "PROBABILITY" in names:
+                    tensors.append(pb_utils.Tensor("PROBABILITY", probabilities.max(axis=1).reshape(-1, 1)))
+                if "PROBABILITIES" in names:
+                    tensors.append(pb_utils.Tensor("PROBABILITIES", probabilities))
             responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
         return responses
