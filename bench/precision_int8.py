@@ -36,21 +36,26 @@ def rows_of(directory: Path, split: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
-def _fuse_if_exported_before_fusion(fp32_path: Path, base_model: str) -> bool:
-    """An artifact trained before the trainer fused its graph is fused as the trainer now does."""
+def _as_the_trainer_now_writes(fp32_path: Path, base_model: str) -> str:
+    """An artifact made before the trainer fused its graph, or before it wrote ``SkipLayerNormalization`` as
+    ``Sum`` + ``LayerNormalization``, is brought to the graph the trainer writes now; says what was done."""
     import onnx
     from transformers import AutoConfig
 
-    from frontier.trainer.fusion import fuse
+    from frontier.trainer.fusion import fuse, unfuse_skip_layer_norm
     from frontier.trainer.model_source import resolve_base_model
 
-    if any(n.op_type == "Attention" for n in onnx.load(str(fp32_path), load_external_data=False).graph.node):
-        return False
+    model = onnx.load(str(fp32_path))
+    if any(n.op_type == "Attention" for n in model.graph.node):
+        if not unfuse_skip_layer_norm(model):
+            return "as trained"
+        onnx.save(model, str(fp32_path))
+        return "as trained, SkipLayerNormalization rewritten as Sum + LayerNormalization here"
     fused = fp32_path.with_name("fused.onnx")
     if fuse(fp32_path, fused, AutoConfig.from_pretrained(resolve_base_model(base_model))) is None:
-        return False
+        return "as trained (not fusable)"
     fused.replace(fp32_path)
-    return True
+    return "fused here (exported before the trainer fused)"
 
 
 def main() -> int:
@@ -109,7 +114,7 @@ def main() -> int:
     held_out = eval_split(trained_spec.dataset, labels, args.data_root, candidate.hyperparameters.seed)
     check = encode(tokenizer, held_out.texts, max_length, names, cut)
     fp32_path = artifact / "model.fp32.onnx"
-    fused_now = _fuse_if_exported_before_fusion(fp32_path, manifest.base_model)
+    graph = _as_the_trainer_now_writes(fp32_path, manifest.base_model)
     choice = quantize_int8_dynamic(fp32_path, artifact / "model.int8.onnx", calibration, check, args.min_agreement)
     entries = dict(manifest.precisions)
     entries["int8"] = entries["int8"].model_copy(update={"method": choice.method})
@@ -119,7 +124,7 @@ def main() -> int:
     model_name, flags = cpu_description()
     print(f"{args.artifact} on {len(texts)} test rows of {args.data.name}")
     print(f"CPU: {model_name}, {os.cpu_count()} cores; flags: {' '.join(flags)}")
-    print(f"fp32: {'fused here (exported before the trainer fused)' if fused_now else 'as trained'}")
+    print(f"fp32: {graph}")
     print(f"int8: {choice.method}", flush=True)
 
     # The spec's defaults, as the examples serve, unless asked otherwise.
@@ -156,7 +161,7 @@ def main() -> int:
     if args.out:
         args.out.write_text(
             json.dumps(
-                {"cpu": model_name, "flags": flags, "method": choice.method}
+                {"cpu": model_name, "flags": flags, "fp32_graph": graph, "method": choice.method}
                 | {"serving": serving.model_dump(mode="json", by_alias=True)}
                 | {"tried": {str(attempt): value for attempt, value in choice.tried.items()}}
                 | {"fp32": fp32.model_dump(mode="json"), "int8": int8.model_dump(mode="json")},

@@ -43,6 +43,10 @@ WINDOW_CHARS_PER_TOKEN = 6
 averages about 4.5 (IMDB reviews, MiniLM's tokenizer); a window that holds too few tokens falls back to the
 whole text, so this only sets how often that happens."""
 
+WINDOWS_WORTH_IT = 1.25
+"""A text is read through windows when it is at least this many times as long as they are: two pieces cost a
+little more to tokenize than one, so the middle left out must be worth it."""
+
 SPLIT_AT_SPACES = frozenset({"BertPreTokenizer", "Whitespace", "WhitespaceSplit"})
 """Pre-tokenizers that split a text into words at every space and drop the spaces: with one of these (and only
 splits within words after it, and normalizers that rewrite characters one by one), a text cut at a space
@@ -188,7 +192,7 @@ class TextEncoder:
         tail = self.budget - self.head
         head_chars = (self.head + 1) * WINDOW_CHARS_PER_TOKEN
         tail_chars = (tail + 1) * WINDOW_CHARS_PER_TOKEN if tail else 0
-        if not self.windowed or len(text) < 2 * (head_chars + tail_chars):
+        if not self.windowed or len(text) < WINDOWS_WORTH_IT * (head_chars + tail_chars):
             return None
         head_end = text.rfind(" ", 0, head_chars)
         tail_start = text.find(" ", len(text) - tail_chars) if tail else len(text)

@@ -160,6 +160,10 @@ def test_the_served_fp32_graph_is_fused_and_int8_is_quantized_from_it(minilm_run
     assert [n.op_type for n in fp32.node].count("Attention") == 6  # MiniLM-L6: one per layer
     assert "Attention ×6" in (manifest.precisions["fp32"].method or "")
     assert [n.op_type for n in int8.node].count("QAttention") == 6  # attention's QKV projection in INT8
+    # Residual + LayerNorm as Sum + LayerNormalization in both (onnxruntime's fused kernel is the slower one).
+    for graph in (fp32, int8):
+        ops = [n.op_type for n in graph.node]
+        assert "SkipLayerNormalization" not in ops and ops.count("Sum") == ops.count("LayerNormalization") == 12
     # The tiny eval set agrees at once: every weighted layer is INT8, none was measured or kept in fp32.
     assert "of the fused graph: every weighted layer (agreement" in (manifest.precisions["int8"].method or "")
 
