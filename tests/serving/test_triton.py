@@ -52,6 +52,36 @@ def test_a_published_version_answers_labels_and_probabilities(
         assert p.label == LABELS[p.probabilities.index(max(p.probabilities))]
 
 
+@pytest.mark.parametrize(
+    ("asked", "answered"),
+    [
+        (None, {"LABEL", "PROBABILITY", "PROBABILITIES"}),
+        (["LABEL"], {"LABEL"}),
+        (["PROBABILITIES"], {"PROBABILITIES"}),
+    ],
+    ids=["a request naming no outputs gets all", "only the label", "only the probabilities"],
+)
+def test_a_request_gets_the_outputs_it_names(
+    repository_root: Path, artifact: Path, client: TritonClient, asked: list[str] | None, answered: set[str]
+) -> None:
+    import json
+    import urllib.request
+
+    repo = published(repository_root, "outputs", artifact, 1)
+    client.load_version(repo, 1)
+    body: dict[str, object] = {"inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "BYTES", "data": ["fine"]}]}
+    if asked is not None:
+        body["outputs"] = [{"name": name} for name in asked]
+    request = urllib.request.Request(
+        f"http://{client.url}/v2/models/outputs__v1/infer",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        outputs = json.loads(answer.read())["outputs"]
+    assert {o["name"] for o in outputs} == answered
+
+
 def test_triton_agrees_with_the_trainers_predictions(
     repository_root: Path, artifact: Path, client: TritonClient, eval_set: tuple[list[str], list[int]]
 ) -> None:
