@@ -132,3 +132,18 @@ async def test_an_answer_that_is_not_http_fails_the_request_and_the_next_one_rec
     assert (await connection.exchange(request(server))).body == b"hello"
     connection.close()
     assert server.connections == 2
+
+
+async def test_the_load_generator_counts_error_answers_and_keeps_going(
+    scripted: Callable[[Script], Awaitable[Server]],
+) -> None:
+    pytest.importorskip("tritonclient")
+    from frontier.serving import loadgen
+
+    refusal = b'{"error":"no such model"}'
+    answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n%s" % (len(refusal), refusal)
+    server = await scripted(lambda n: OK if n % 2 else answer)
+    result = await loadgen.run_load(f"127.0.0.1:{server.port}", "m", loadgen.prepare(["a text"]), 2, total=6)
+    assert (result.completed, result.errors) == (3, 3)
+    assert result.error_messages[0].startswith('RuntimeError: HTTP 400: b\'{"error":"no such model"}\'')
+    assert server.connections == 2  # one kept-alive connection per worker, errors included
